@@ -1,0 +1,3 @@
+//! What a CPython code object means in every version from 2.7 to 3.14.
+//!
+//! (Work in progress.)
