@@ -1,3 +1,11 @@
 //! Extended pickles: shipped functions, closures and classes, decoded without running them.
 //!
-//! (Work in progress.)
+//! (Work in progress: the decoder of extended formats lands with its issue. Today the crate
+//! hosts the JSON views and the `brine` command-line tool.)
+
+#![warn(missing_docs)]
+
+#[cfg(feature = "cli")]
+pub mod cli;
+#[cfg(feature = "json")]
+pub mod json;

@@ -1,5 +1,4 @@
-//! The `brine` command-line tool (a thin layer over the library crates).
-fn main() {
-    eprintln!("brine: not implemented yet");
-    std::process::exit(2);
+//! The `brine` command-line tool: a thin layer over the library crates.
+fn main() -> std::process::ExitCode {
+    brine_pickle_ext::cli::main()
 }

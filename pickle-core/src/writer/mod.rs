@@ -1,0 +1,1 @@
+//! The pickle writer (not implemented yet).

@@ -1,0 +1,1 @@
+//! JSON view of pickle graphs (not implemented yet).

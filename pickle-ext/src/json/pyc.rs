@@ -1,0 +1,1 @@
+//! JSON view of `.pyc` files, code objects and marshal values (not implemented yet).
