@@ -1,6 +1,6 @@
 //! `cargo xtask`: project automation.
 //!
-//! * `cargo xtask fixtures [marshal|pickle|all]` regenerates `tests/fixtures/` from the installed
+//! * `cargo xtask fixtures [marshal|pickle|ext|all]` regenerates `tests/fixtures/` from the installed
 //!   interpreters (deterministic; running it twice changes nothing).
 //! * `cargo xtask codegen [--check]` regenerates the committed opcode tables of `codeobj`.
 //! * `cargo xtask verify-stdlib [VERSION...]` parses, round-trips and decodes every `.pyc` of
@@ -12,6 +12,7 @@ mod bench_codeobj;
 mod bench_marshal;
 mod bench_pickle;
 mod codegen;
+mod fixtures_ext;
 mod fixtures_marshal;
 mod fixtures_pickle;
 mod verify_stdlib;
@@ -25,7 +26,7 @@ fn usage() -> ExitCode {
     eprintln!(
         "usage: cargo xtask <task>\n\
          tasks:\n  \
-         fixtures [marshal|pickle|all]   regenerate tests/fixtures from the installed interpreters\n  \
+         fixtures [marshal|pickle|ext|all] regenerate tests/fixtures from the installed interpreters\n  \
          codegen [--check]               regenerate (or check) codeobj's opcode tables\n  \
          verify-stdlib [X.Y ...]         parse/round-trip/decode every stdlib .pyc of installed interpreters\n  \
          bench <marshal|codeobj|pickle>  compare our readers with CPython on the same input"
@@ -45,7 +46,10 @@ fn main() -> ExitCode {
             match which {
                 "marshal" => fixtures_marshal::run(&rest[1.min(rest.len())..]),
                 "pickle" => fixtures_pickle::run(&rest[1.min(rest.len())..]),
-                "all" => fixtures_marshal::run(&[]).and_then(|()| fixtures_pickle::run(&[])),
+                "ext" => fixtures_ext::run(&rest[1.min(rest.len())..]),
+                "all" => fixtures_marshal::run(&[])
+                    .and_then(|()| fixtures_pickle::run(&[]))
+                    .and_then(|()| fixtures_ext::run(&[])),
                 other => Err(format!("unknown fixture set {other:?}")),
             }
         }
