@@ -1,3 +1,4 @@
 //! What a CPython code object means in every version from 2.7 to 3.14.
-//!
-//! (Work in progress.)
+#![warn(missing_docs)]
+
+pub mod opcodes;

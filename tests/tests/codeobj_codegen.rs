@@ -1,0 +1,53 @@
+//! The committed opcode tables of `codeobj` are what `cargo xtask codegen` would produce.
+//!
+//! * Offline: regenerate the Rust from the committed JSON and compare with the committed Rust.
+//! * Live: each installed interpreter's dump equals its committed JSON (skipped without Python).
+
+#[allow(dead_code)]
+#[path = "../../xtask/src/codegen.rs"]
+mod codegen;
+
+use brine_tests::{interpreters, skip_live, workspace_root};
+
+#[test]
+fn generated_rust_matches_committed_json() {
+    let root = workspace_root();
+    let files = codegen::generate_all(&root.join(codegen::DATA_DIR)).expect("generate");
+    assert!(files.len() >= 17, "expected 16 tables and a mod.rs");
+    let mut stale = Vec::new();
+    for (name, text) in &files {
+        let path = root.join(codegen::GENERATED_DIR).join(name);
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        if &committed != text {
+            stale.push(name.clone());
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "generated opcode tables are stale (run `cargo xtask codegen`): {stale:?}"
+    );
+}
+
+#[test]
+fn interpreter_dumps_match_committed_json() {
+    let interps = interpreters();
+    if interps.is_empty() {
+        skip_live("interpreter_dumps_match_committed_json", "no CPython found");
+        return;
+    }
+    let root = workspace_root();
+    for interp in &interps {
+        let dumped = codegen::dump_interpreter(&root, interp).expect("dump");
+        let path = root
+            .join(codegen::DATA_DIR)
+            .join(format!("cpython-{}.json", interp.label()));
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        assert_eq!(
+            committed,
+            dumped,
+            "{} differs from CPython {}'s opcode module",
+            path.display(),
+            interp.full_version
+        );
+    }
+}
