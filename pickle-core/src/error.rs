@@ -141,6 +141,15 @@ pub enum ErrorKind {
         /// The message.
         message: String,
     },
+    /// A malformed opcode argument as `pickletools.genops` reports it (exception class and
+    /// message as Python's, e.g. `ValueError` / `not enough data in stream to read uint4`).
+    #[error("{message}")]
+    Invalid {
+        /// Python exception class.
+        exception: &'static str,
+        /// The message.
+        message: String,
+    },
     /// The huge-memo-key case that makes CPython's C unpickler raise `MemoryError`.
     #[error("memo key {0} too large")]
     MemoTooLarge(u64),
@@ -158,7 +167,9 @@ impl ErrorKind {
             ErrorKind::Decode(_) => "UnicodeDecodeError",
             ErrorKind::ExtCode(m) if m.starts_with("unregistered") => "ValueError",
             ErrorKind::TooLarge => "OverflowError",
-            ErrorKind::Type { exception, .. } | ErrorKind::Global { exception, .. } => exception,
+            ErrorKind::Type { exception, .. }
+            | ErrorKind::Global { exception, .. }
+            | ErrorKind::Invalid { exception, .. } => exception,
             ErrorKind::MemoTooLarge(_) => "MemoryError",
             ErrorKind::LimitExceeded { .. } => "MemoryError",
             _ => "UnpicklingError",

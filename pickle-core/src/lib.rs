@@ -15,6 +15,7 @@
 
 #![warn(missing_docs)]
 
+pub mod dis;
 pub mod error;
 pub mod graph;
 pub mod limits;
@@ -23,6 +24,7 @@ pub mod options;
 mod printable_table;
 pub mod pyrepr;
 pub mod pystr;
+pub mod reader;
 pub mod writer;
 
 pub use error::{Error, ErrorKind, Result};

@@ -88,6 +88,11 @@ impl Iterator for CodePoints<'_> {
 /// `surrogatepass` decoder accepts). On failure returns `(position, reason)` as Python's
 /// `UnicodeDecodeError` would describe the first bad byte.
 pub fn validate_surrogatepass(bytes: &[u8]) -> Result<(), (usize, &'static str)> {
+    validate_surrogatepass_range(bytes).map_err(|(s, _, r)| (s, r))
+}
+
+/// Like [`validate_surrogatepass`], returning Python's error range `(start, end, reason)`.
+pub fn validate_surrogatepass_range(bytes: &[u8]) -> Result<(), (usize, usize, &'static str)> {
     // Fast path: plain UTF-8.
     let mut pos = match std::str::from_utf8(bytes) {
         Ok(_) => return Ok(()),
@@ -103,7 +108,7 @@ pub fn validate_surrogatepass(bytes: &[u8]) -> Result<(), (usize, &'static str)>
             0xC2..=0xDF => 1,
             0xE0..=0xEF => 2,
             0xF0..=0xF4 => 3,
-            _ => return Err((pos, "invalid start byte")),
+            _ => return Err((pos, pos + 1, "invalid start byte")),
         };
         let cont_ok = |i: usize, lo: u8, hi: u8| -> bool {
             bytes.get(pos + i).is_some_and(|&b| (lo..=hi).contains(&b))
@@ -116,25 +121,24 @@ pub fn validate_surrogatepass(bytes: &[u8]) -> Result<(), (usize, &'static str)>
             _ => (0x80, 0xBF),
         };
         if !cont_ok(1, lo1, hi1) {
-            return Err((
-                pos,
-                if pos + 1 >= bytes.len() {
-                    "unexpected end of data"
-                } else {
-                    "invalid continuation byte"
-                },
-            ));
+            return Err(if pos + 1 >= bytes.len() {
+                (pos, bytes.len(), "unexpected end of data")
+            } else {
+                (pos, pos + 1, "invalid continuation byte")
+            });
         }
         for i in 2..=need {
             if !cont_ok(i, 0x80, 0xBF) {
-                return Err((
-                    pos,
-                    if pos + i >= bytes.len() {
-                        "unexpected end of data"
-                    } else {
-                        "invalid continuation byte"
-                    },
-                ));
+                if b0 == 0xED && bytes[pos + 1] >= 0xA0 {
+                    // The strict decoder already rejected the second byte; surrogatepass
+                    // only rescues complete surrogates, so Python reports that error.
+                    return Err((pos, pos + 1, "invalid continuation byte"));
+                }
+                return Err(if pos + i >= bytes.len() {
+                    (pos, bytes.len(), "unexpected end of data")
+                } else {
+                    (pos, pos + i, "invalid continuation byte")
+                });
             }
         }
         pos += need + 1;
@@ -167,7 +171,10 @@ pub fn push_code_point(out: &mut Vec<u8>, cp: u32) {
 /// Decodes `raw-unicode-escape` (the `UNICODE` opcode's payload) into surrogatepass UTF-8.
 /// Bytes stand for U+0000..U+00FF; only `\uXXXX` and `\UXXXXXXXX` are escapes. On a truncated
 /// or out-of-range escape, returns `(position, reason)` like Python's decoder.
-pub fn decode_raw_unicode_escape(input: &[u8], out: &mut Vec<u8>) -> Result<(), (usize, String)> {
+pub fn decode_raw_unicode_escape(
+    input: &[u8],
+    out: &mut Vec<u8>,
+) -> Result<(), (usize, usize, &'static str)> {
     let mut i = 0;
     while i < input.len() {
         let b = input[i];
@@ -200,13 +207,13 @@ pub fn decode_raw_unicode_escape(input: &[u8], out: &mut Vec<u8>) -> Result<(), 
                 } else {
                     "truncated \\UXXXXXXXX escape"
                 };
-                return Err((start, msg.to_string()));
+                return Err((start, start + 2 + good, msg));
             }
             let cp = hex.iter().fold(0u32, |acc, &c| {
                 (acc << 4) | (c as char).to_digit(16).unwrap_or(0)
             });
             if cp > 0x10FFFF {
-                return Err((start, "\\Uxxxxxxxx out of range".to_string()));
+                return Err((start, start + 10, "\\Uxxxxxxxx out of range"));
             }
             push_code_point(out, cp);
             i += 2 + digits;
@@ -252,5 +259,27 @@ mod tests {
             "a\\tb\u{e9}\u{e9}\u{1f600}"
         );
         assert!(decode_raw_unicode_escape(b"\\u12", &mut out).is_err());
+    }
+}
+
+/// Python's `UnicodeDecodeError` message: `'codec' codec can't decode byte 0xNN in position P:
+/// reason` (or `bytes in position A-B` for a longer range).
+pub fn decode_error_message(
+    codec: &str,
+    input: &[u8],
+    start: usize,
+    end: usize,
+    reason: &str,
+) -> String {
+    if end <= start + 1 {
+        format!(
+            "'{codec}' codec can't decode byte 0x{:02x} in position {start}: {reason}",
+            input.get(start).copied().unwrap_or(0)
+        )
+    } else {
+        format!(
+            "'{codec}' codec can't decode bytes in position {start}-{}: {reason}",
+            end - 1
+        )
     }
 }
