@@ -220,16 +220,23 @@ pub fn dis_with_memo(data: &[u8], options: &DisOptions, memo: &mut DisMemo) -> D
                 } else {
                     memo_key(&op.arg)
                 };
-                if memo.entries.contains_key(&key) {
-                    let shown = repr_arg(&op.arg).unwrap_or_else(|| "None".to_string());
-                    errormsg = Some(format!("memo key {shown} already defined"));
-                } else if stack.is_empty() {
-                    errormsg = Some("stack is empty -- can't store into memo".to_string());
-                } else if stack.last() == Some(&StackKind::Mark) {
-                    errormsg = Some("can't store markobject in the memo".to_string());
-                } else {
-                    memo.entries
-                        .insert(key, *stack.last().unwrap_or(&StackKind::Any));
+                let top = stack.last().copied();
+                match memo.entries.entry(key) {
+                    std::collections::hash_map::Entry::Occupied(_) => {
+                        let shown = repr_arg(&op.arg).unwrap_or_else(|| "None".to_string());
+                        errormsg = Some(format!("memo key {shown} already defined"));
+                    }
+                    std::collections::hash_map::Entry::Vacant(slot) => match top {
+                        None => {
+                            errormsg = Some("stack is empty -- can't store into memo".to_string())
+                        }
+                        Some(StackKind::Mark) => {
+                            errormsg = Some("can't store markobject in the memo".to_string())
+                        }
+                        Some(kind) => {
+                            slot.insert(kind);
+                        }
+                    },
                 }
             }
             Opcode::Get | Opcode::Binget | Opcode::LongBinget => {

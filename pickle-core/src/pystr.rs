@@ -233,6 +233,28 @@ pub fn latin1_to_utf8(input: &[u8], out: &mut Vec<u8>) {
     }
 }
 
+/// Python's `UnicodeDecodeError` message: `'codec' codec can't decode byte 0xNN in position P:
+/// reason` (or `bytes in position A-B` for a longer range).
+pub fn decode_error_message(
+    codec: &str,
+    input: &[u8],
+    start: usize,
+    end: usize,
+    reason: &str,
+) -> String {
+    if end <= start + 1 {
+        format!(
+            "'{codec}' codec can't decode byte 0x{:02x} in position {start}: {reason}",
+            input.get(start).copied().unwrap_or(0)
+        )
+    } else {
+        format!(
+            "'{codec}' codec can't decode bytes in position {start}-{}: {reason}",
+            end - 1
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -259,27 +281,5 @@ mod tests {
             "a\\tb\u{e9}\u{e9}\u{1f600}"
         );
         assert!(decode_raw_unicode_escape(b"\\u12", &mut out).is_err());
-    }
-}
-
-/// Python's `UnicodeDecodeError` message: `'codec' codec can't decode byte 0xNN in position P:
-/// reason` (or `bytes in position A-B` for a longer range).
-pub fn decode_error_message(
-    codec: &str,
-    input: &[u8],
-    start: usize,
-    end: usize,
-    reason: &str,
-) -> String {
-    if end <= start + 1 {
-        format!(
-            "'{codec}' codec can't decode byte 0x{:02x} in position {start}: {reason}",
-            input.get(start).copied().unwrap_or(0)
-        )
-    } else {
-        format!(
-            "'{codec}' codec can't decode bytes in position {start}-{}: {reason}",
-            end - 1
-        )
     }
 }
