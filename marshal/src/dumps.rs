@@ -1,0 +1,449 @@
+//! Writing new values: [`dumps`] chooses type codes as the target CPython's
+//! `marshal.dumps(value, version)` does.
+//!
+//! Rules, by target (Python version `py`, marshal version `v`):
+//!
+//! * ints: `i` when the value fits 32 bits, otherwise `l`; Python 2 writes `I` for an `int`
+//!   that fits 64 bits, and `l` for every `long` ([`Object::Py2Long`]).
+//! * floats and complex numbers: binary (`g`, `y`) at `v >= 2`, else text (`f`, `x`) in C's
+//!   `%.17g` format.
+//! * Python 3 `str`: at `v >= 4` an ASCII string is `z`/`Z` (shorter than 256) or `a`/`A`,
+//!   the capital letter when interned; otherwise `t` when interned and `v >= 3`, else `u`.
+//!   Python 2 `unicode` is always `u`; Python 2 `str` is `t` the first time an interned string
+//!   is written and `R <index>` afterwards (at `v >= 1`), else `s`.
+//! * tuples: `)` when shorter than 256 and `v >= 4`, else `(`.
+//! * sets and frozensets: from 3.11, elements sorted by their own marshalled bytes (what
+//!   CPython does to make the output independent of the hash seed); before, in the given order
+//!   (CPython's order there depends on hashing and cannot be reproduced in general).
+//! * slices: only at `v >= 5` (3.14+), else an "unmarshallable object" error.
+//! * code objects: the field layout of `py` (or the layout given in [`DumpOptions`]); the
+//!   strings of `co_names`, the variable-name tuples, `co_name` and `co_qualname` are written
+//!   interned, and so are string constants made only of ASCII letters, digits and `_`, as
+//!   CPython's compiler interns them.
+//!
+//! FLAG_REF policy: never set. CPython flags objects whose reference count is above one at
+//! dump time, which depends on the interpreter's state and cannot be derived from a value; an
+//! [`Object`] tree has no shared identity, so each occurrence is written in full and loads
+//! into an equal object. (3.14 additionally flags every interned string; we do not.)
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::object::{CodeBuilder, Object};
+use crate::version::{CodeField, CodeLayout, PyVersion};
+use num_bigint::{BigInt, Sign};
+use std::collections::HashMap;
+
+/// Target of [`dumps`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DumpOptions {
+    /// The Python version whose rules apply.
+    pub python: PyVersion,
+    /// The marshal format version (as passed to `marshal.dumps`); CPython accepts any
+    /// number, and larger numbers behave as the largest it knows.
+    pub marshal_version: u8,
+    /// Code-object layout (default: the layout of `python`).
+    pub layout: Option<CodeLayout>,
+}
+
+impl DumpOptions {
+    /// The default marshal version of `python`.
+    pub fn new(python: PyVersion) -> DumpOptions {
+        DumpOptions {
+            python,
+            marshal_version: python.marshal_version(),
+            layout: None,
+        }
+    }
+
+    /// Sets the marshal version.
+    pub fn with_marshal_version(mut self, version: u8) -> DumpOptions {
+        self.marshal_version = version;
+        self
+    }
+}
+
+/// Largest nesting written (CPython's `marshal.dumps` refuses deeper objects too).
+pub const MAX_DUMP_DEPTH: usize = 2000;
+
+/// Writes `value` as `options.python`'s `marshal.dumps(value, options.marshal_version)`
+/// would, type code for type code (see the module documentation for the rules and the
+/// FLAG_REF policy).
+pub fn dumps(value: &Object, options: &DumpOptions) -> Result<Vec<u8>> {
+    let mut w = Dumper::new(options);
+    w.object(value, 0, StrRole::Plain)?;
+    Ok(w.out)
+}
+
+struct Dumper<'o> {
+    out: Vec<u8>,
+    o: &'o DumpOptions,
+    py2_strings: HashMap<Vec<u8>, u32>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum StrRole {
+    Plain,
+    /// Identifier: written interned.
+    Name,
+    /// Code constant: interned when made of name characters only.
+    Constant,
+}
+
+fn all_name_chars(b: &[u8]) -> bool {
+    b.iter().all(|&c| c.is_ascii_alphanumeric() || c == b'_')
+}
+
+impl<'o> Dumper<'o> {
+    fn new(o: &'o DumpOptions) -> Dumper<'o> {
+        Dumper {
+            out: Vec::new(),
+            o,
+            py2_strings: HashMap::new(),
+        }
+    }
+
+    fn py2(&self) -> bool {
+        self.o.python.is_py2()
+    }
+
+    fn len(&mut self, n: usize) -> Result<()> {
+        let n = i32::try_from(n).map_err(|_| {
+            Error::new(
+                self.out.len(),
+                ErrorKind::Unmarshallable("object too large".into()),
+            )
+        })?;
+        self.out.extend_from_slice(&n.to_le_bytes());
+        Ok(())
+    }
+
+    fn pstring(&mut self, code: u8, b: &[u8]) -> Result<()> {
+        self.out.push(code);
+        self.len(b.len())?;
+        self.out.extend_from_slice(b);
+        Ok(())
+    }
+
+    fn object(&mut self, v: &Object, depth: usize, role: StrRole) -> Result<()> {
+        if depth >= MAX_DUMP_DEPTH {
+            return Err(Error::new(
+                self.out.len(),
+                ErrorKind::Unmarshallable("object too deeply nested to marshal".into()),
+            ));
+        }
+        let mv = self.o.marshal_version;
+        match v {
+            Object::None => self.out.push(b'N'),
+            Object::Bool(true) => self.out.push(b'T'),
+            Object::Bool(false) => self.out.push(b'F'),
+            Object::StopIteration => self.out.push(b'S'),
+            Object::Ellipsis => self.out.push(b'.'),
+            Object::Int(i) => self.int(i, false),
+            Object::Py2Long(i) => self.int(i, self.py2()),
+            Object::Float(f) => {
+                if mv > 1 {
+                    self.out.push(b'g');
+                    self.out.extend_from_slice(&f.to_le_bytes());
+                } else {
+                    self.out.push(b'f');
+                    self.text_float(*f);
+                }
+            }
+            Object::Complex(re, im) => {
+                if mv > 1 {
+                    self.out.push(b'y');
+                    self.out.extend_from_slice(&re.to_le_bytes());
+                    self.out.extend_from_slice(&im.to_le_bytes());
+                } else {
+                    self.out.push(b'x');
+                    self.text_float(*re);
+                    self.text_float(*im);
+                }
+            }
+            Object::Bytes(b) => self.pstring(b's', b)?,
+            Object::Py2Str { data, interned } => {
+                let interned = *interned
+                    || role == StrRole::Name
+                    || (role == StrRole::Constant && all_name_chars(data));
+                self.py2_str(data, interned)?
+            }
+            Object::Str { utf8, interned } => {
+                let interned = *interned
+                    || role == StrRole::Name
+                    || (role == StrRole::Constant && all_name_chars(utf8));
+                if self.py2() && role == StrRole::Name {
+                    // Python 2 identifiers are byte strings.
+                    self.py2_str(utf8, true)?;
+                } else {
+                    self.text(utf8, interned)?;
+                }
+            }
+            Object::Tuple(items) => {
+                if mv >= 4 && items.len() < 256 {
+                    self.out.push(b')');
+                    self.out.push(items.len() as u8);
+                } else {
+                    self.out.push(b'(');
+                    self.len(items.len())?;
+                }
+                let inner = if role == StrRole::Plain {
+                    StrRole::Plain
+                } else {
+                    role
+                };
+                for it in items {
+                    self.object(it, depth + 1, inner)?;
+                }
+            }
+            Object::List(items) => {
+                self.out.push(b'[');
+                self.len(items.len())?;
+                for it in items {
+                    self.object(it, depth + 1, StrRole::Plain)?;
+                }
+            }
+            Object::Dict(pairs) => {
+                self.out.push(b'{');
+                for (k, val) in pairs {
+                    self.object(k, depth + 1, StrRole::Plain)?;
+                    self.object(val, depth + 1, StrRole::Plain)?;
+                }
+                self.out.push(b'0');
+            }
+            Object::Set(items) => self.set(b'<', items, depth)?,
+            Object::FrozenSet(items) => self.set(b'>', items, depth)?,
+            Object::Slice(parts) => {
+                if mv < 5 || !self.o.python.at_least(3, 14) {
+                    return Err(Error::new(
+                        self.out.len(),
+                        ErrorKind::Unmarshallable(format!(
+                            "slice needs Python 3.14+ and marshal version 5+ (target {} version {mv})",
+                            self.o.python
+                        )),
+                    ));
+                }
+                self.out.push(b':');
+                for p in parts.iter() {
+                    self.object(p, depth + 1, StrRole::Plain)?;
+                }
+            }
+            Object::Code(code) => self.code(code, depth)?,
+        }
+        Ok(())
+    }
+
+    fn int(&mut self, i: &BigInt, force_long: bool) {
+        if !force_long {
+            if let Ok(small) = i32::try_from(i) {
+                self.out.push(b'i');
+                self.out.extend_from_slice(&small.to_le_bytes());
+                return;
+            }
+            if self.py2() {
+                if let Ok(v) = i64::try_from(i) {
+                    self.out.push(b'I');
+                    self.out.extend_from_slice(&v.to_le_bytes());
+                    return;
+                }
+            }
+        }
+        self.out.push(b'l');
+        let (sign, mag) = i.to_u32_digits();
+        // Re-split the magnitude into 15-bit digits.
+        let mut digits: Vec<u16> = Vec::new();
+        let mut acc: u64 = 0;
+        let mut bits = 0;
+        for w in mag {
+            acc |= u64::from(w) << bits;
+            bits += 32;
+            while bits >= 15 {
+                digits.push((acc & 0x7fff) as u16);
+                acc >>= 15;
+                bits -= 15;
+            }
+        }
+        if bits > 0 {
+            digits.push((acc & 0x7fff) as u16);
+        }
+        while digits.last() == Some(&0) {
+            digits.pop();
+        }
+        let n = digits.len() as i32;
+        let n = if sign == Sign::Minus { -n } else { n };
+        self.out.extend_from_slice(&n.to_le_bytes());
+        for d in digits {
+            self.out.extend_from_slice(&d.to_le_bytes());
+        }
+    }
+
+    fn text_float(&mut self, f: f64) {
+        let t = format_g17(f);
+        self.out.push(t.len() as u8);
+        self.out.extend_from_slice(t.as_bytes());
+    }
+
+    fn py2_str(&mut self, data: &[u8], interned: bool) -> Result<()> {
+        if !self.py2() {
+            return self.pstring(b's', data);
+        }
+        if interned && self.o.marshal_version >= 1 {
+            if let Some(&i) = self.py2_strings.get(data) {
+                self.out.push(b'R');
+                self.out.extend_from_slice(&i.to_le_bytes());
+                return Ok(());
+            }
+            let i = self.py2_strings.len() as u32;
+            self.py2_strings.insert(data.to_vec(), i);
+            self.pstring(b't', data)
+        } else {
+            self.pstring(b's', data)
+        }
+    }
+
+    fn text(&mut self, utf8: &[u8], interned: bool) -> Result<()> {
+        let mv = self.o.marshal_version;
+        if self.py2() {
+            return self.pstring(b'u', utf8);
+        }
+        if mv >= 4 && utf8.is_ascii() {
+            if utf8.len() < 256 {
+                self.out.push(if interned { b'Z' } else { b'z' });
+                self.out.push(utf8.len() as u8);
+                self.out.extend_from_slice(utf8);
+                Ok(())
+            } else {
+                self.pstring(if interned { b'A' } else { b'a' }, utf8)
+            }
+        } else if mv >= 3 && interned {
+            self.pstring(b't', utf8)
+        } else {
+            self.pstring(b'u', utf8)
+        }
+    }
+
+    fn set(&mut self, code: u8, items: &[Object], depth: usize) -> Result<()> {
+        self.out.push(code);
+        self.len(items.len())?;
+        if self.o.python.at_least(3, 11) {
+            let mut keyed = Vec::with_capacity(items.len());
+            for it in items {
+                let mut sub = Dumper::new(self.o);
+                sub.object(it, depth + 1, StrRole::Plain)?;
+                keyed.push((sub.out, it));
+            }
+            keyed.sort_by(|a, b| a.0.cmp(&b.0));
+            for (_, it) in keyed {
+                self.object(it, depth + 1, StrRole::Plain)?;
+            }
+        } else {
+            for it in items {
+                self.object(it, depth + 1, StrRole::Plain)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn code(&mut self, c: &CodeBuilder, depth: usize) -> Result<()> {
+        self.out.push(b'c');
+        let layout = self
+            .o
+            .layout
+            .unwrap_or_else(|| CodeLayout::for_version(self.o.python));
+        let empty = Object::Str {
+            utf8: Vec::new(),
+            interned: true,
+        };
+        for &f in layout.fields() {
+            let int = match f {
+                CodeField::ArgCount => Some(c.argcount),
+                CodeField::PosOnlyArgCount => Some(c.posonlyargcount),
+                CodeField::KwOnlyArgCount => Some(c.kwonlyargcount),
+                CodeField::NLocals => Some(c.nlocals),
+                CodeField::StackSize => Some(c.stacksize),
+                CodeField::Flags => Some(c.flags),
+                CodeField::FirstLineNo => Some(c.firstlineno),
+                _ => None,
+            };
+            if let Some(v) = int {
+                self.out.extend_from_slice(&v.to_le_bytes());
+                continue;
+            }
+            let d = depth + 1;
+            match f {
+                CodeField::Code => self.pstring(b's', &c.code)?,
+                CodeField::Consts => self.tuple(&c.consts, d, StrRole::Constant)?,
+                CodeField::Names => self.tuple(&c.names, d, StrRole::Name)?,
+                CodeField::VarNames => self.tuple(&c.varnames, d, StrRole::Name)?,
+                CodeField::FreeVars => self.tuple(&c.freevars, d, StrRole::Name)?,
+                CodeField::CellVars => self.tuple(&c.cellvars, d, StrRole::Name)?,
+                CodeField::LocalsPlusNames => self.tuple(&c.localsplusnames, d, StrRole::Name)?,
+                CodeField::LocalsPlusKinds => self.pstring(b's', &c.localspluskinds)?,
+                CodeField::Filename => {
+                    self.object(c.filename.as_deref().unwrap_or(&empty), d, StrRole::Plain)?
+                }
+                CodeField::Name => {
+                    self.object(c.name.as_deref().unwrap_or(&empty), d, StrRole::Name)?
+                }
+                CodeField::QualName => {
+                    let q = c
+                        .qualname
+                        .as_deref()
+                        .or(c.name.as_deref())
+                        .unwrap_or(&empty);
+                    self.object(q, d, StrRole::Name)?
+                }
+                CodeField::LineTable => self.pstring(b's', &c.linetable)?,
+                CodeField::ExceptionTable => self.pstring(b's', &c.exceptiontable)?,
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn tuple(&mut self, items: &[Object], depth: usize, role: StrRole) -> Result<()> {
+        // Written like a tuple object, with the string role applied to the items.
+        let mv = self.o.marshal_version;
+        if mv >= 4 && items.len() < 256 {
+            self.out.push(b')');
+            self.out.push(items.len() as u8);
+        } else {
+            self.out.push(b'(');
+            self.len(items.len())?;
+        }
+        for it in items {
+            self.object(it, depth + 1, role)?;
+        }
+        Ok(())
+    }
+}
+
+/// Formats a float as C's `%.17g` (what marshal versions 0 and 1 write): 17 significant
+/// digits, trailing zeros removed, exponent form when the exponent is below -4 or at least 17.
+pub fn format_g17(f: f64) -> String {
+    if f.is_nan() {
+        return "nan".into();
+    }
+    if f.is_infinite() {
+        return if f > 0.0 { "inf".into() } else { "-inf".into() };
+    }
+    let sci = format!("{:.16e}", f);
+    let (mant, exp) = sci.split_once('e').expect("{:e} has an exponent");
+    let exp: i32 = exp.parse().expect("exponent is an int");
+    let negative = mant.starts_with('-');
+    let digits: String = mant.chars().filter(|c| c.is_ascii_digit()).collect();
+    let sign = if negative { "-" } else { "" };
+    if (-4..17).contains(&exp) {
+        let s = if exp >= 0 {
+            let int_len = (exp + 1) as usize;
+            format!("{}.{}", &digits[..int_len], &digits[int_len..])
+        } else {
+            format!("0.{}{}", "0".repeat((-exp - 1) as usize), digits)
+        };
+        let s = s.trim_end_matches('0').trim_end_matches('.');
+        format!("{sign}{s}")
+    } else {
+        let m = format!("{}.{}", &digits[..1], &digits[1..]);
+        let m = m.trim_end_matches('0').trim_end_matches('.');
+        let esign = if exp < 0 { '-' } else { '+' };
+        format!("{sign}{m}e{esign}{:02}", exp.abs())
+    }
+}
