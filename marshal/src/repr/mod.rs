@@ -63,7 +63,20 @@ fn format_shortest(x: f64, add_dot_0: bool) -> String {
     if x.is_infinite() {
         return if x > 0.0 { "inf".into() } else { "-inf".into() };
     }
-    let sci = format!("{:e}", x);
+    // `{:e}` gives the shortest digits that round-trip, but breaks exact ties upwards; Python
+    // (David Gay's dtoa) picks the round-tripping candidate closest to the value, ties to
+    // even. Re-rounding the value exactly to the same number of digits gives that candidate
+    // whenever it round-trips.
+    let shortest = format!("{:e}", x);
+    let n_digits = shortest
+        .split_once('e')
+        .map_or(1, |(m, _)| m.bytes().filter(u8::is_ascii_digit).count());
+    let exact = format!("{:.*e}", n_digits.saturating_sub(1), x);
+    let sci = if exact.parse::<f64>() == Ok(x) {
+        exact
+    } else {
+        shortest
+    };
     let (mant, exp) = sci.split_once('e').expect("{:e} has an exponent");
     let exp: i32 = exp.parse().expect("exponent is an int");
     let sign = if mant.starts_with('-') { "-" } else { "" };
@@ -135,6 +148,40 @@ fn str_repr_iter<I: Iterator<Item = u32> + Clone>(chars: I) -> String {
                 out.push(quote);
             }
             _ if is_printable(c) => out.push(char::from_u32(c).unwrap_or('\u{FFFD}')),
+            0..=0xFF => {
+                let _ = write!(out, "\\x{c:02x}");
+            }
+            0x100..=0xFFFF => {
+                let _ = write!(out, "\\u{c:04x}");
+            }
+            _ => {
+                let _ = write!(out, "\\U{c:08x}");
+            }
+        }
+    }
+    out.push(quote);
+    out
+}
+
+/// Python 2's `repr` of a `unicode` value, without the `u` prefix: every non-ASCII or
+/// non-printable character escaped.
+fn py2_unicode_repr<I: Iterator<Item = u32> + Clone>(chars: I) -> String {
+    let has_single = chars.clone().any(|c| c == u32::from(b'\''));
+    let has_double = chars.clone().any(|c| c == u32::from(b'"'));
+    let quote = choose_quote(has_single, has_double);
+    let mut out = String::new();
+    out.push(quote);
+    for c in chars {
+        match c {
+            0x5C => out.push_str("\\\\"),
+            0x09 => out.push_str("\\t"),
+            0x0A => out.push_str("\\n"),
+            0x0D => out.push_str("\\r"),
+            _ if c == quote as u32 => {
+                out.push('\\');
+                out.push(quote);
+            }
+            0x20..=0x7E => out.push(c as u8 as char),
             0..=0xFF => {
                 let _ = write!(out, "\\x{c:02x}");
             }
@@ -255,13 +302,18 @@ fn repr_into(stream: &Stream<'_>, id: NodeId, out: &mut String, active: &mut [bo
             }
         }
         Value::Str { .. } => {
+            let text = stream.text(id).expect("Str node has text");
             if py2 {
                 out.push('u');
+                out.push_str(&py2_unicode_repr(text.chars()));
+            } else {
+                out.push_str(&str_repr(text));
             }
-            out.push_str(&str_repr(stream.text(id).expect("Str node has text")));
         }
         Value::Tuple { .. } => seq(out, active, "(", ")", true),
         Value::List(_) => seq(out, active, "[", "]", false),
+        Value::Set(_) if py2 => seq(out, active, "set([", "])", false),
+        Value::FrozenSet(_) if py2 => seq(out, active, "frozenset([", "])", false),
         Value::Set(r) => {
             if r.len == 0 {
                 out.push_str("set()");
