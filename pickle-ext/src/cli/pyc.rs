@@ -1,10 +1,369 @@
-//! `brine pyc` (not implemented yet).
+//! `brine pyc`: the header and code-object tree of `.pyc` files (or raw marshal streams).
+//!
+//! * default: a readable tree (header fields, then each code object's fields, indented);
+//! * `--json`: one compact JSON document per file, per line (schema:
+//!   [`crate::json::pyc`]);
+//! * `--roundtrip`: exit 0 iff writing the decoded file gives back the same bytes; otherwise
+//!   print the first differing offset and exit 1;
+//! * `--marshal --python X.Y`: the files are raw marshal streams written by Python X.Y.
+//!
+//! A file that cannot be read or parsed gets one line on stderr,
+//! `brine: FILE: at byte N: cause`, and the exit status is 2 (the other files are still
+//! processed). Otherwise the status is 1 if any round trip differed, else 0.
 
 use super::PycArgs;
+use crate::json::pyc::{pyc_to_json, stream_to_json, Json};
+use brine_marshal::{repr, PyVersion, Pyc, ReadOptions};
+use std::io::Write;
+use std::path::Path;
 use std::process::ExitCode;
 
 /// Runs `brine pyc`.
-pub fn run(_args: &PycArgs) -> ExitCode {
-    eprintln!("brine pyc: not implemented yet");
-    ExitCode::from(2)
+pub fn run(args: &PycArgs) -> ExitCode {
+    let version = match (&args.python, args.marshal) {
+        (Some(v), true) => match v.parse::<PyVersion>() {
+            Ok(v) if v.is_supported() => Some(v),
+            Ok(v) => {
+                eprintln!("brine: Python {v} is not supported (2.7 and 3.0-3.15 are)");
+                return ExitCode::from(2);
+            }
+            Err(e) => {
+                eprintln!("brine: --python: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        (Some(_), false) => {
+            eprintln!("brine: --python only applies to raw marshal streams (--marshal)");
+            return ExitCode::from(2);
+        }
+        _ => None,
+    };
+    if args.dis {
+        eprintln!("brine: pyc --dis: the disassembler is not available yet");
+        return ExitCode::from(2);
+    }
+    let mut status = 0u8;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    for file in &args.files {
+        let code = match process(file, version, args, &mut out) {
+            Ok(code) => code,
+            Err(msg) => {
+                let _ = out.flush();
+                eprintln!("brine: {}: {msg}", file.display());
+                2
+            }
+        };
+        status = status.max(code);
+    }
+    let _ = out.flush();
+    ExitCode::from(status)
+}
+
+/// Handles one file; returns its exit status (0 or 1), or the error line's text.
+fn process(
+    file: &Path,
+    version: Option<PyVersion>,
+    args: &PycArgs,
+    out: &mut impl Write,
+) -> Result<u8, String> {
+    let data = std::fs::read(file).map_err(|e| format!("cannot read: {e}"))?;
+    let at = |e: brine_marshal::Error| format!("at byte {}: {}", e.offset, e.kind);
+    let view_err = |e: crate::json::pyc::ViewError| format!("cannot show: {e}");
+    let (written, view, header_line) = match version {
+        Some(v) => {
+            let stream = brine_marshal::read(&data, &ReadOptions::new(v)).map_err(at)?;
+            let view = if args.json || !args.roundtrip {
+                Some(stream_to_json(&stream).map_err(view_err)?)
+            } else {
+                None
+            };
+            let line = format!(
+                "{}: marshal stream, Python {v}, {} bytes",
+                file.display(),
+                data.len()
+            );
+            (stream.write(), view, line)
+        }
+        None => {
+            let pyc = Pyc::parse(&data).map_err(at)?;
+            let view = if args.json || !args.roundtrip {
+                Some(pyc_to_json(&pyc).map_err(view_err)?)
+            } else {
+                None
+            };
+            (pyc.write(), view, format!("{}:", file.display()))
+        }
+    };
+    let io = |e: std::io::Error| format!("cannot write output: {e}");
+    if let Some(view) = &view {
+        if args.json {
+            writeln!(out, "{}", view.to_text(None)).map_err(io)?;
+        } else if !args.roundtrip {
+            let mut text = String::new();
+            text.push_str(&header_line);
+            text.push('\n');
+            render_tree(view, &mut text);
+            out.write_all(text.as_bytes()).map_err(io)?;
+        }
+    }
+    if args.roundtrip {
+        match first_difference(&written, &data) {
+            None => {
+                if !args.json {
+                    writeln!(
+                        out,
+                        "{}: round trip identical ({} bytes)",
+                        file.display(),
+                        data.len()
+                    )
+                    .map_err(io)?;
+                }
+                Ok(0)
+            }
+            Some(offset) => {
+                writeln!(
+                    out,
+                    "{}: round trip differs at byte {offset} (wrote {} bytes, read {})",
+                    file.display(),
+                    written.len(),
+                    data.len()
+                )
+                .map_err(io)?;
+                Ok(1)
+            }
+        }
+    } else {
+        Ok(0)
+    }
+}
+
+/// The first offset where `a` and `b` differ (the shorter length if one is a prefix).
+fn first_difference(a: &[u8], b: &[u8]) -> Option<usize> {
+    match a.iter().zip(b).position(|(x, y)| x != y) {
+        Some(i) => Some(i),
+        None if a.len() != b.len() => Some(a.len().min(b.len())),
+        None => None,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The readable tree, rendered from the JSON view (so both always show the same fields).
+
+fn render_tree(view: &Json, out: &mut String) {
+    if let Some(Json::Object(pairs)) = Some(view) {
+        for (key, value) in pairs {
+            match key.as_str() {
+                "code" => {
+                    if value.get("co_code").is_some() {
+                        render_code(value, 1, out);
+                    } else {
+                        line(out, 1, &format!("object: {}", value_repr(value)));
+                    }
+                }
+                "value" => {
+                    if let Some(code) = value.get("code") {
+                        render_code(code, 1, out);
+                    } else {
+                        line(out, 1, &format!("value: {}", value_repr(value)));
+                    }
+                }
+                "source_hash" => line(
+                    out,
+                    1,
+                    &format!(
+                        "{key}: {}",
+                        value.as_string().unwrap_or_else(|| "None".into())
+                    ),
+                ),
+                "magic" | "flags" | "mtime" | "source_size" | "python" => {
+                    line(out, 1, &format!("{key}: {}", scalar(value)))
+                }
+                _ => line(out, 1, &format!("{key}: {}", value.to_text(None))),
+            }
+        }
+    }
+}
+
+fn line(out: &mut String, indent: usize, text: &str) {
+    for _ in 0..indent {
+        out.push_str("  ");
+    }
+    out.push_str(text);
+    out.push('\n');
+}
+
+fn scalar(v: &Json) -> String {
+    match v {
+        Json::Null => "None".into(),
+        Json::Int(i) => i.to_string(),
+        Json::Str(_) => v.as_string().unwrap_or_else(|| v.to_text(None)),
+        _ => v.to_text(None),
+    }
+}
+
+fn render_code(code: &Json, indent: usize, out: &mut String) {
+    let text = |k: &str| {
+        code.get(k)
+            .map(|v| match v {
+                Json::Str(points) => repr::str_repr_code_points(points),
+                other => value_repr(other),
+            })
+            .unwrap_or_default()
+    };
+    let name = if code.get("co_qualname").is_some() {
+        text("co_qualname")
+    } else {
+        text("co_name")
+    };
+    let first = code
+        .get("co_firstlineno")
+        .and_then(Json::as_i64)
+        .unwrap_or(0);
+    line(
+        out,
+        indent,
+        &format!("code {name} (file {}, line {first})", text("co_filename")),
+    );
+    let Json::Object(pairs) = code else { return };
+    // Scalars and tables first, then the constants (which may nest whole code objects).
+    let ordered = pairs
+        .iter()
+        .filter(|(k, _)| k != "co_consts")
+        .chain(pairs.iter().filter(|(k, _)| k == "co_consts"));
+    for (key, value) in ordered {
+        match (key.as_str(), value) {
+            ("co_consts", Json::Array(items)) => {
+                line(
+                    out,
+                    indent + 1,
+                    &format!("co_consts: {} item(s)", items.len()),
+                );
+                for (i, item) in items.iter().enumerate() {
+                    match item.get("code") {
+                        Some(nested) if nested.get("co_code").is_some() => {
+                            line(out, indent + 2, &format!("[{i}]"));
+                            render_code(nested, indent + 3, out);
+                        }
+                        _ => line(out, indent + 2, &format!("[{i}] {}", value_repr(item))),
+                    }
+                }
+            }
+            ("co_code" | "co_lnotab" | "co_linetable" | "co_exceptiontable", Json::Str(_)) => {
+                let hex = value.as_string().unwrap_or_default();
+                line(
+                    out,
+                    indent + 1,
+                    &format!("{key}: ({} bytes) {hex}", hex.len() / 2),
+                );
+            }
+            ("co_flags", Json::Int(v)) => line(out, indent + 1, &format!("{key}: {v:#x}")),
+            (_, Json::Int(v)) => line(out, indent + 1, &format!("{key}: {v}")),
+            (_, Json::Str(points)) => line(
+                out,
+                indent + 1,
+                &format!("{key}: {}", repr::str_repr_code_points(points)),
+            ),
+            (_, Json::Array(items)) => {
+                let names: Vec<String> = items
+                    .iter()
+                    .map(|n| match n {
+                        Json::Str(p) => repr::str_repr_code_points(p),
+                        other => value_repr(other),
+                    })
+                    .collect();
+                line(out, indent + 1, &format!("{key}: {}", tuple(&names)));
+            }
+            (_, other) => line(out, indent + 1, &format!("{key}: {}", value_repr(other))),
+        }
+    }
+}
+
+fn tuple(items: &[String]) -> String {
+    if items.len() == 1 {
+        format!("({},)", items[0])
+    } else {
+        format!("({})", items.join(", "))
+    }
+}
+
+fn unhex(s: &str) -> Vec<u8> {
+    s.as_bytes()
+        .chunks_exact(2)
+        .filter_map(|p| u8::from_str_radix(std::str::from_utf8(p).ok()?, 16).ok())
+        .collect()
+}
+
+/// A Python-like repr of a VALUE (Python 3 spelling).
+fn value_repr(v: &Json) -> String {
+    let list = |v: &Json| -> Vec<String> {
+        match v {
+            Json::Array(items) => items.iter().map(value_repr).collect(),
+            _ => Vec::new(),
+        }
+    };
+    let pairs = |v: &Json| -> String {
+        let Json::Array(items) = v else {
+            return String::new();
+        };
+        items
+            .iter()
+            .map(|p| {
+                let kv = list(p);
+                format!(
+                    "{}: {}",
+                    kv.first().map_or("?", String::as_str),
+                    kv.get(1).map_or("?", String::as_str)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match v {
+        Json::Null => "None".into(),
+        Json::Bool(true) => "True".into(),
+        Json::Bool(false) => "False".into(),
+        Json::Object(p) if p.len() == 1 => {
+            let (tag, inner) = (&p[0].0, &p[0].1);
+            match tag.as_str() {
+                "int" | "float" => inner.as_string().unwrap_or_default(),
+                "complex" => {
+                    let parts: Vec<f64> = list(inner)
+                        .iter()
+                        .map(|s| s.trim_matches('\'').parse().unwrap_or(f64::NAN))
+                        .collect();
+                    match parts.as_slice() {
+                        [re, im] => repr::complex_repr(*re, *im),
+                        _ => inner.to_text(None),
+                    }
+                }
+                "str" => match inner {
+                    Json::Str(points) => repr::str_repr_code_points(points),
+                    _ => inner.to_text(None),
+                },
+                "bytes" => repr::bytes_repr(&unhex(&inner.as_string().unwrap_or_default())),
+                "tuple" => tuple(&list(inner)),
+                "list" => format!("[{}]", list(inner).join(", ")),
+                "set" if list(inner).is_empty() => "set()".into(),
+                "set" => format!("{{{}}}", list(inner).join(", ")),
+                "frozenset" if list(inner).is_empty() => "frozenset()".into(),
+                "frozenset" => format!("frozenset({{{}}})", list(inner).join(", ")),
+                "dict" => format!("{{{}}}", pairs(inner)),
+                "frozendict" => format!("frozendict({{{}}})", pairs(inner)),
+                "slice" => format!("slice({})", list(inner).join(", ")),
+                "ellipsis" => "Ellipsis".into(),
+                "stopiteration" => "StopIteration".into(),
+                "cycle" => "...".into(),
+                "code" => format!(
+                    "<code object {}>",
+                    inner
+                        .get("co_name")
+                        .and_then(Json::as_string)
+                        .unwrap_or_default()
+                ),
+                _ => v.to_text(None),
+            }
+        }
+        other => other.to_text(None),
+    }
 }

@@ -1,1 +1,873 @@
-//! JSON view of `.pyc` files, code objects and marshal values (not implemented yet).
+//! JSON view of `.pyc` files, code objects and marshal values: what `brine pyc --json` prints,
+//! and what the fixture tests compare with CPython's own view of the same file.
+//!
+//! # Schema
+//!
+//! One document per `.pyc`:
+//!
+//! ```text
+//! {"code": CODE, "flags": int, "magic": int, "mtime": int|null, "python": "3.11",
+//!  "source_hash": "<16 hex digits>"|null, "source_size": int|null}
+//! ```
+//!
+//! `flags` is the PEP 552 word (0 before 3.7); `source_size` is null before 3.3 and for
+//! hash-based pycs; `source_hash` is the 8 header bytes as stored, in hex.
+//!
+//! CODE is an object with exactly the attributes CPython's code objects have in that version
+//! (every non-callable `co_*` name of `dir(code)`), e.g. for 3.11: `co_argcount`,
+//! `co_cellvars`, `co_code`, `co_consts`, `co_exceptiontable`, `co_filename`,
+//! `co_firstlineno`, `co_flags`, `co_freevars`, `co_kwonlyargcount`, `co_linetable`,
+//! `co_lnotab`, `co_name`, `co_names`, `co_nlocals`, `co_posonlyargcount`, `co_qualname`,
+//! `co_stacksize`, `co_varnames`. Ints are JSON numbers; byte strings (`co_code`, `co_lnotab`,
+//! `co_linetable`, `co_exceptiontable`) lowercase hex; names (`co_name`, `co_filename`,
+//! `co_qualname`) strings; name tuples arrays of strings; `co_consts` an array of VALUEs.
+//! Fields CPython derives rather than stores are derived the same way (`co_lnotab` from 3.10,
+//! `co_varnames`/`co_cellvars`/`co_freevars`/`co_nlocals` from 3.11).
+//!
+//! VALUE is one of
+//!
+//! ```text
+//! null | true | false | {"int": "<decimal>"} | {"float": "<Python repr>"}
+//! | {"complex": ["<repr of real>", "<repr of imag>"]} | {"str": "<text>"} | {"bytes": "<hex>"}
+//! | {"tuple": [VALUE...]} | {"list": [...]} | {"set": [...]} | {"frozenset": [...]}
+//! | {"dict": [[KEY, VALUE], ...]} | {"ellipsis": true} | {"stopiteration": true}
+//! | {"slice": [start, stop, step]} | {"code": CODE}
+//! ```
+//!
+//! * Python 2 `str` is `{"bytes": ...}` and `unicode` is `{"str": ...}`; Python 2 byte strings
+//!   in name fields are read as Latin-1.
+//! * Set and frozenset items are sorted by their compact JSON text, so the view does not depend
+//!   on hash order; dict pairs keep stream order (CPython's insertion order).
+//! * Shared objects (marshal references) are expanded at every use. An object containing
+//!   itself, which only a hand-made stream can hold, shows `{"cycle": true}` where it recurs.
+//! * 3.15's frozendict is `{"frozendict": [[KEY, VALUE], ...]}`.
+//!
+//! The text is exactly what Python's `json.dumps(doc, sort_keys=True, ensure_ascii=True)`
+//! prints (compact separators, or `indent=1`): every character outside printable ASCII is a
+//! `\uXXXX` escape, so lone surrogates, which Python text may hold, come out as `\udXXX` and
+//! nothing is lost. That is why the view is a [`Json`] tree rather than a
+//! `serde_json::Value` (whose strings cannot hold lone surrogates); [`Json::to_serde`] gives
+//! one, lossily.
+
+use brine_marshal::{CodeLayout, CodeView, NodeId, PyStr, Pyc, Stream, Value};
+use std::fmt::Write as _;
+
+// ---------------------------------------------------------------------------------------------
+// The JSON tree
+
+/// A JSON value whose strings can hold any Python text, lone surrogates included.
+///
+/// Build one with the view functions ([`pyc_to_json`], [`value_to_json`], [`code_to_json`]),
+/// print it with [`Json::to_text`], read one back with [`Json::parse`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Json {
+    /// `null`.
+    Null,
+    /// `true` / `false`.
+    Bool(bool),
+    /// An integer (the schema has no other numbers).
+    Int(i64),
+    /// Text, as code points. A high surrogate followed by a low one is stored as the code point
+    /// of the pair: JSON text cannot tell them apart.
+    Str(Vec<char32>),
+    /// An array.
+    Array(Vec<Json>),
+    /// An object. [`Json::object`] keeps the keys sorted, as `sort_keys=True` prints them.
+    Object(Vec<(String, Json)>),
+}
+
+/// A Unicode code point, surrogates allowed (Rust's `char` cannot hold them).
+#[allow(non_camel_case_types)]
+pub type char32 = u32;
+
+/// Limits on reading JSON text ([`Json::parse`]).
+const MAX_PARSE_DEPTH: usize = 4096;
+
+impl Json {
+    /// A string from Rust text.
+    pub fn str(s: &str) -> Json {
+        Json::Str(s.chars().map(u32::from).collect())
+    }
+
+    /// A string from Python text (lone surrogates kept).
+    pub fn py_str(s: PyStr<'_>) -> Json {
+        Json::from_code_points(s.chars())
+    }
+
+    /// A string from code points, joining surrogate pairs.
+    pub fn from_code_points(points: impl IntoIterator<Item = char32>) -> Json {
+        let mut out: Vec<char32> = Vec::new();
+        for c in points {
+            if (0xDC00..0xE000).contains(&c) {
+                if let Some(&hi) = out.last() {
+                    if (0xD800..0xDC00).contains(&hi) {
+                        *out.last_mut().expect("non-empty") =
+                            0x10000 + ((hi - 0xD800) << 10) + (c - 0xDC00);
+                        continue;
+                    }
+                }
+            }
+            out.push(c);
+        }
+        Json::Str(out)
+    }
+
+    /// An object with its keys sorted.
+    pub fn object<K: Into<String>>(pairs: impl IntoIterator<Item = (K, Json)>) -> Json {
+        let mut pairs: Vec<(String, Json)> =
+            pairs.into_iter().map(|(k, v)| (k.into(), v)).collect();
+        pairs.sort_by(|a, b| a.0.cmp(&b.0));
+        Json::Object(pairs)
+    }
+
+    /// `{key: value}`.
+    pub fn tagged(key: &str, value: Json) -> Json {
+        Json::Object(vec![(key.to_string(), value)])
+    }
+
+    /// The member `key` of an object.
+    pub fn get(&self, key: &str) -> Option<&Json> {
+        match self {
+            Json::Object(pairs) => pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v),
+            _ => None,
+        }
+    }
+
+    /// The text of a string value, when it holds no lone surrogate.
+    pub fn as_string(&self) -> Option<String> {
+        match self {
+            Json::Str(points) => points.iter().map(|&c| char::from_u32(c)).collect(),
+            _ => None,
+        }
+    }
+
+    /// The value of an integer.
+    pub fn as_i64(&self) -> Option<i64> {
+        match self {
+            Json::Int(v) => Some(*v),
+            _ => None,
+        }
+    }
+
+    /// Converts to a `serde_json::Value`. Lossy: a lone surrogate becomes U+FFFD.
+    pub fn to_serde(&self) -> serde_json::Value {
+        use serde_json::Value as V;
+        match self {
+            Json::Null => V::Null,
+            Json::Bool(b) => V::Bool(*b),
+            Json::Int(i) => V::from(*i),
+            Json::Str(points) => V::String(
+                points
+                    .iter()
+                    .map(|&c| char::from_u32(c).unwrap_or('\u{FFFD}'))
+                    .collect(),
+            ),
+            Json::Array(items) => V::Array(items.iter().map(Json::to_serde).collect()),
+            Json::Object(pairs) => V::Object(
+                pairs
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.to_serde()))
+                    .collect(),
+            ),
+        }
+    }
+
+    /// The JSON text, exactly as Python's `json.dumps(value, sort_keys=True,
+    /// ensure_ascii=True, ...)` prints it: with `indent: None`, compact separators `(',', ':')`;
+    /// with `Some(n)`, `indent=n, separators=(',', ': ')`. No trailing newline.
+    pub fn to_text(&self, indent: Option<usize>) -> String {
+        let mut out = String::new();
+        self.write_text(&mut out, indent, 0);
+        out
+    }
+
+    fn write_text(&self, out: &mut String, indent: Option<usize>, level: usize) {
+        match self {
+            Json::Null => out.push_str("null"),
+            Json::Bool(true) => out.push_str("true"),
+            Json::Bool(false) => out.push_str("false"),
+            Json::Int(i) => {
+                let _ = write!(out, "{i}");
+            }
+            Json::Str(points) => write_json_string(out, points),
+            Json::Array(items) => {
+                if items.is_empty() {
+                    out.push_str("[]");
+                    return;
+                }
+                out.push('[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    newline(out, indent, level + 1);
+                    item.write_text(out, indent, level + 1);
+                }
+                newline(out, indent, level);
+                out.push(']');
+            }
+            Json::Object(pairs) => {
+                if pairs.is_empty() {
+                    out.push_str("{}");
+                    return;
+                }
+                out.push('{');
+                for (i, (key, value)) in pairs.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    newline(out, indent, level + 1);
+                    write_json_string(out, &key.chars().map(u32::from).collect::<Vec<_>>());
+                    out.push_str(if indent.is_some() { ": " } else { ":" });
+                    value.write_text(out, indent, level + 1);
+                }
+                newline(out, indent, level);
+                out.push('}');
+            }
+        }
+    }
+
+    /// Parses JSON text (as written by Python's `json` module or [`Json::to_text`]). Lone
+    /// surrogate escapes are kept. Numbers must be integers that fit an `i64`.
+    pub fn parse(text: &str) -> Result<Json, JsonParseError> {
+        let mut p = Parser {
+            t: text,
+            s: text.as_bytes(),
+            pos: 0,
+        };
+        p.skip_ws();
+        let v = p.value(0)?;
+        p.skip_ws();
+        if p.pos != p.s.len() {
+            return Err(p.err("trailing characters after the JSON value"));
+        }
+        Ok(v)
+    }
+
+    /// Where `self` and `other` first differ (depth-first, in key order): a path such as
+    /// `.code.co_consts[2].code.co_names[0]` and both values in compact JSON text (cut at
+    /// 200 characters). `None` if they are equal.
+    pub fn first_difference(&self, other: &Json) -> Option<String> {
+        let mut path = String::new();
+        diff(self, other, &mut path)
+    }
+}
+
+fn newline(out: &mut String, indent: Option<usize>, level: usize) {
+    if let Some(n) = indent {
+        out.push('\n');
+        for _ in 0..n * level {
+            out.push(' ');
+        }
+    }
+}
+
+/// Writes a JSON string as Python's `ensure_ascii=True` encoder does.
+fn write_json_string(out: &mut String, points: &[char32]) {
+    out.push('"');
+    for &c in points {
+        match c {
+            0x22 => out.push_str("\\\""),
+            0x5C => out.push_str("\\\\"),
+            0x0A => out.push_str("\\n"),
+            0x0D => out.push_str("\\r"),
+            0x09 => out.push_str("\\t"),
+            0x08 => out.push_str("\\b"),
+            0x0C => out.push_str("\\f"),
+            0x20..=0x7E => out.push(c as u8 as char),
+            0x10000.. => {
+                let v = c - 0x10000;
+                let _ = write!(
+                    out,
+                    "\\u{:04x}\\u{:04x}",
+                    0xD800 + (v >> 10),
+                    0xDC00 + (v & 0x3FF)
+                );
+            }
+            _ => {
+                let _ = write!(out, "\\u{c:04x}");
+            }
+        }
+    }
+    out.push('"');
+}
+
+fn short(v: &Json) -> String {
+    let mut t = v.to_text(None);
+    if t.len() > 200 {
+        t.truncate(200);
+        t.push_str("...");
+    }
+    t
+}
+
+fn diff(a: &Json, b: &Json, path: &mut String) -> Option<String> {
+    match (a, b) {
+        (Json::Array(x), Json::Array(y)) => {
+            for (i, (u, v)) in x.iter().zip(y).enumerate() {
+                let len = path.len();
+                let _ = write!(path, "[{i}]");
+                if let Some(d) = diff(u, v, path) {
+                    return Some(d);
+                }
+                path.truncate(len);
+            }
+            if x.len() != y.len() {
+                return Some(format!(
+                    "{}: array lengths differ: {} vs {}",
+                    if path.is_empty() { "." } else { path },
+                    x.len(),
+                    y.len()
+                ));
+            }
+            None
+        }
+        (Json::Object(x), Json::Object(y)) => {
+            let keys = |p: &[(String, Json)]| p.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>();
+            for (k, u) in x {
+                if let Some((_, v)) = y.iter().find(|(k2, _)| k2 == k) {
+                    let len = path.len();
+                    let _ = write!(path, ".{k}");
+                    if let Some(d) = diff(u, v, path) {
+                        return Some(d);
+                    }
+                    path.truncate(len);
+                }
+            }
+            if keys(x) != keys(y) {
+                return Some(format!(
+                    "{}: keys differ: {:?} vs {:?}",
+                    if path.is_empty() { "." } else { path },
+                    keys(x),
+                    keys(y)
+                ));
+            }
+            None
+        }
+        _ if a == b => None,
+        _ => Some(format!(
+            "{}: {} vs {}",
+            if path.is_empty() { "." } else { path },
+            short(a),
+            short(b)
+        )),
+    }
+}
+
+/// Error from [`Json::parse`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid JSON at byte {offset}: {message}")]
+pub struct JsonParseError {
+    /// Byte offset in the text.
+    pub offset: usize,
+    /// What is wrong.
+    pub message: String,
+}
+
+struct Parser<'t> {
+    t: &'t str,
+    s: &'t [u8],
+    pos: usize,
+}
+
+impl Parser<'_> {
+    fn err(&self, message: &str) -> JsonParseError {
+        JsonParseError {
+            offset: self.pos,
+            message: message.to_string(),
+        }
+    }
+
+    fn skip_ws(&mut self) {
+        while matches!(self.s.get(self.pos), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+            self.pos += 1;
+        }
+    }
+
+    fn eat(&mut self, lit: &[u8]) -> bool {
+        if self.s[self.pos..].starts_with(lit) {
+            self.pos += lit.len();
+            true
+        } else {
+            false
+        }
+    }
+
+    fn value(&mut self, depth: usize) -> Result<Json, JsonParseError> {
+        if depth > MAX_PARSE_DEPTH {
+            return Err(self.err("nested too deeply"));
+        }
+        match self.s.get(self.pos) {
+            None => Err(self.err("unexpected end of text")),
+            Some(b'n') if self.eat(b"null") => Ok(Json::Null),
+            Some(b't') if self.eat(b"true") => Ok(Json::Bool(true)),
+            Some(b'f') if self.eat(b"false") => Ok(Json::Bool(false)),
+            Some(b'"') => self.string().map(Json::from_code_points),
+            Some(b'[') => {
+                self.pos += 1;
+                let mut items = Vec::new();
+                self.skip_ws();
+                if self.eat(b"]") {
+                    return Ok(Json::Array(items));
+                }
+                loop {
+                    self.skip_ws();
+                    items.push(self.value(depth + 1)?);
+                    self.skip_ws();
+                    if self.eat(b",") {
+                        continue;
+                    }
+                    if self.eat(b"]") {
+                        return Ok(Json::Array(items));
+                    }
+                    return Err(self.err("expected ',' or ']'"));
+                }
+            }
+            Some(b'{') => {
+                self.pos += 1;
+                let mut pairs = Vec::new();
+                self.skip_ws();
+                if self.eat(b"}") {
+                    return Ok(Json::Object(pairs));
+                }
+                loop {
+                    self.skip_ws();
+                    if self.s.get(self.pos) != Some(&b'"') {
+                        return Err(self.err("expected a string key"));
+                    }
+                    let key: String = self
+                        .string()?
+                        .into_iter()
+                        .map(|c| char::from_u32(c).unwrap_or('\u{FFFD}'))
+                        .collect();
+                    self.skip_ws();
+                    if !self.eat(b":") {
+                        return Err(self.err("expected ':'"));
+                    }
+                    self.skip_ws();
+                    let value = self.value(depth + 1)?;
+                    pairs.push((key, value));
+                    self.skip_ws();
+                    if self.eat(b",") {
+                        continue;
+                    }
+                    if self.eat(b"}") {
+                        pairs.sort_by(|a, b| a.0.cmp(&b.0));
+                        return Ok(Json::Object(pairs));
+                    }
+                    return Err(self.err("expected ',' or '}'"));
+                }
+            }
+            Some(b'-' | b'0'..=b'9') => {
+                let start = self.pos;
+                if self.s[self.pos] == b'-' {
+                    self.pos += 1;
+                }
+                while matches!(self.s.get(self.pos), Some(b'0'..=b'9')) {
+                    self.pos += 1;
+                }
+                if matches!(self.s.get(self.pos), Some(b'.' | b'e' | b'E')) {
+                    return Err(self.err("only integer numbers are supported"));
+                }
+                let text = std::str::from_utf8(&self.s[start..self.pos]).expect("ASCII digits");
+                text.parse().map(Json::Int).map_err(|_| JsonParseError {
+                    offset: start,
+                    message: format!("number {text} does not fit a 64-bit integer"),
+                })
+            }
+            Some(_) => Err(self.err("expected a JSON value")),
+        }
+    }
+
+    /// Reads a string literal; returns its code points (escaped surrogates kept as they are).
+    fn string(&mut self) -> Result<Vec<char32>, JsonParseError> {
+        self.pos += 1; // opening quote
+        let mut out = Vec::new();
+        loop {
+            let Some(&b) = self.s.get(self.pos) else {
+                return Err(self.err("unterminated string"));
+            };
+            match b {
+                b'"' => {
+                    self.pos += 1;
+                    return Ok(out);
+                }
+                b'\\' => {
+                    let Some(&e) = self.s.get(self.pos + 1) else {
+                        return Err(self.err("unterminated escape"));
+                    };
+                    self.pos += 2;
+                    out.push(match e {
+                        b'"' => 0x22,
+                        b'\\' => 0x5C,
+                        b'/' => 0x2F,
+                        b'b' => 0x08,
+                        b'f' => 0x0C,
+                        b'n' => 0x0A,
+                        b'r' => 0x0D,
+                        b't' => 0x09,
+                        b'u' => {
+                            let hex = self
+                                .s
+                                .get(self.pos..self.pos + 4)
+                                .and_then(|h| std::str::from_utf8(h).ok())
+                                .and_then(|h| u32::from_str_radix(h, 16).ok())
+                                .ok_or_else(|| self.err("bad \\u escape"))?;
+                            self.pos += 4;
+                            hex
+                        }
+                        _ => return Err(self.err("bad escape")),
+                    });
+                }
+                0..=0x1F => return Err(self.err("control character in string")),
+                _ => {
+                    // Only ASCII bytes move `pos` one at a time, so it is on a char boundary.
+                    let ch = self.t[self.pos..]
+                        .chars()
+                        .next()
+                        .ok_or_else(|| self.err("bad UTF-8"))?;
+                    self.pos += ch.len_utf8();
+                    out.push(u32::from(ch));
+                }
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The views
+
+/// Limits on building a view. Marshal references let a small stream stand for a huge tree
+/// (each use of a shared object is expanded), so the views bound both depth and size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ViewLimits {
+    /// Deepest nesting of VALUEs and CODEs (CPython's marshal nesting limit is 2000).
+    pub max_depth: usize,
+    /// Most VALUEs in one view.
+    pub max_values: usize,
+}
+
+impl Default for ViewLimits {
+    fn default() -> ViewLimits {
+        ViewLimits {
+            max_depth: 2000,
+            max_values: 2_000_000,
+        }
+    }
+}
+
+/// Why a view could not be built.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ViewError {
+    /// Nesting (with shared references expanded) deeper than [`ViewLimits::max_depth`].
+    #[error("object at byte {offset} is nested more than {limit} levels deep (shared references expanded)")]
+    TooDeep {
+        /// Offset of the object's type byte.
+        offset: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// More values (with shared references expanded) than [`ViewLimits::max_values`].
+    #[error("the view would hold more than {limit} values (shared references expanded); object at byte {offset}")]
+    TooLarge {
+        /// Offset of the object where the limit was reached.
+        offset: usize,
+        /// The limit.
+        limit: usize,
+    },
+}
+
+/// The JSON view of a parsed `.pyc` (see the [module docs](self) for the schema). The root is
+/// shown as CODE when it is a code object (as in every real `.pyc`), as a VALUE otherwise.
+pub fn pyc_to_json(pyc: &Pyc<'_>) -> Result<Json, ViewError> {
+    pyc_to_json_with_limits(pyc, ViewLimits::default())
+}
+
+/// [`pyc_to_json`] with explicit limits.
+pub fn pyc_to_json_with_limits(pyc: &Pyc<'_>, limits: ViewLimits) -> Result<Json, ViewError> {
+    let h = &pyc.header;
+    let opt = |v: Option<u32>| v.map_or(Json::Null, |v| Json::Int(i64::from(v)));
+    let mut viewer = Viewer::new(&pyc.stream, limits);
+    let root = pyc.stream.root();
+    let code = match pyc.stream.code_view(root) {
+        Some(code) => viewer.code(code, 0)?,
+        None => viewer.value(root, 0)?,
+    };
+    Ok(Json::object([
+        ("magic", Json::Int(i64::from(h.magic_number()))),
+        ("python", Json::str(&h.version.to_string())),
+        ("flags", Json::Int(i64::from(h.flags.unwrap_or(0)))),
+        ("mtime", opt(h.mtime())),
+        ("source_size", opt(h.source_size())),
+        (
+            "source_hash",
+            h.source_hash().map_or(Json::Null, |b| Json::str(&hex(&b))),
+        ),
+        ("code", code),
+    ]))
+}
+
+/// The JSON view of a raw marshal stream: `{"python": "X.Y", "value": VALUE}`.
+pub fn stream_to_json(stream: &Stream<'_>) -> Result<Json, ViewError> {
+    let value = value_to_json(stream, stream.root())?;
+    Ok(Json::object([
+        ("python", Json::str(&stream.version().to_string())),
+        ("value", value),
+    ]))
+}
+
+/// The VALUE view of the object `id` of `stream` (references followed).
+pub fn value_to_json(stream: &Stream<'_>, id: NodeId) -> Result<Json, ViewError> {
+    Viewer::new(stream, ViewLimits::default()).value(id, 0)
+}
+
+/// The CODE view of a code object.
+pub fn code_to_json(code: CodeView<'_, '_>) -> Result<Json, ViewError> {
+    Viewer::new(code.stream, ViewLimits::default()).code(code, 0)
+}
+
+/// Lowercase hex, as Python's `bytes.hex()`.
+pub fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for &b in bytes {
+        s.push(DIGITS[usize::from(b >> 4)] as char);
+        s.push(DIGITS[usize::from(b & 15)] as char);
+    }
+    s
+}
+
+struct Viewer<'s, 'a> {
+    stream: &'s Stream<'a>,
+    limits: ViewLimits,
+    values: usize,
+    /// Containers being expanded (to show a self-containing object once).
+    active: Vec<bool>,
+}
+
+impl<'s, 'a> Viewer<'s, 'a> {
+    fn new(stream: &'s Stream<'a>, limits: ViewLimits) -> Self {
+        Viewer {
+            stream,
+            limits,
+            values: 0,
+            active: vec![false; stream.len()],
+        }
+    }
+
+    fn enter(&mut self, id: NodeId, depth: usize) -> Result<(), ViewError> {
+        let offset = self.stream.node(id).offset as usize;
+        self.values += 1;
+        if self.values > self.limits.max_values {
+            return Err(ViewError::TooLarge {
+                offset,
+                limit: self.limits.max_values,
+            });
+        }
+        if depth >= self.limits.max_depth {
+            return Err(ViewError::TooDeep {
+                offset,
+                limit: self.limits.max_depth,
+            });
+        }
+        Ok(())
+    }
+
+    fn value(&mut self, id: NodeId, depth: usize) -> Result<Json, ViewError> {
+        let id = self.stream.resolve(id);
+        self.enter(id, depth)?;
+        if self.active[id.index()] {
+            return Ok(Json::tagged("cycle", Json::Bool(true)));
+        }
+        let value = self.stream.node(id).value;
+        let float = |x: f64| Json::str(&brine_marshal::repr::float_repr(x));
+        Ok(match value {
+            Value::Null | Value::None => Json::Null,
+            Value::True => Json::Bool(true),
+            Value::False => Json::Bool(false),
+            Value::StopIteration => Json::tagged("stopiteration", Json::Bool(true)),
+            Value::Ellipsis => Json::tagged("ellipsis", Json::Bool(true)),
+            Value::Int(v) => Json::tagged("int", Json::str(&v.to_string())),
+            Value::Int64(v) => Json::tagged("int", Json::str(&v.to_string())),
+            Value::Long(d) => Json::tagged("int", Json::str(&d.to_bigint().to_string())),
+            Value::Float(_) | Value::FloatText(_) => {
+                Json::tagged("float", float(value.as_f64().unwrap_or(f64::NAN)))
+            }
+            Value::Complex { .. } | Value::ComplexText { .. } => {
+                let (re, im) = value.as_complex().unwrap_or((f64::NAN, f64::NAN));
+                Json::tagged("complex", Json::Array(vec![float(re), float(im)]))
+            }
+            Value::Bytes(b) | Value::Py2Str { data: b, .. } => {
+                Json::tagged("bytes", Json::str(&hex(b)))
+            }
+            Value::Str { data, kind } => {
+                Json::tagged("str", Json::py_str(PyStr::new(data, kind.is_one_byte())))
+            }
+            Value::Tuple { .. } => Json::tagged("tuple", self.items(id, depth, false)?),
+            Value::List(_) => Json::tagged("list", self.items(id, depth, false)?),
+            Value::Set(_) => Json::tagged("set", self.items(id, depth, true)?),
+            Value::FrozenSet(_) => Json::tagged("frozenset", self.items(id, depth, true)?),
+            Value::Slice(_) => Json::tagged("slice", self.items(id, depth, false)?),
+            Value::Dict { .. } => Json::tagged("dict", self.pairs(id, depth)?),
+            Value::FrozenDict { .. } => Json::tagged("frozendict", self.pairs(id, depth)?),
+            Value::Code(_) => match self.stream.code_view(id) {
+                Some(code) => {
+                    self.active[id.index()] = true;
+                    let view = self.code(code, depth + 1);
+                    self.active[id.index()] = false;
+                    Json::tagged("code", view?)
+                }
+                None => Json::Null,
+            },
+            // `resolve` already followed these.
+            Value::Ref { .. } | Value::StringRef { .. } => Json::Null,
+        })
+    }
+
+    fn items(&mut self, id: NodeId, depth: usize, sort: bool) -> Result<Json, ViewError> {
+        self.active[id.index()] = true;
+        let mut out = Vec::with_capacity(self.stream.children(id).len());
+        let mut result = Ok(());
+        for &child in self.stream.children(id) {
+            match self.value(child, depth + 1) {
+                Ok(v) => out.push(v),
+                Err(e) => {
+                    result = Err(e);
+                    break;
+                }
+            }
+        }
+        self.active[id.index()] = false;
+        result?;
+        if sort {
+            let mut keyed: Vec<(String, Json)> =
+                out.into_iter().map(|v| (v.to_text(None), v)).collect();
+            keyed.sort_by(|a, b| a.0.cmp(&b.0));
+            out = keyed.into_iter().map(|(_, v)| v).collect();
+        }
+        Ok(Json::Array(out))
+    }
+
+    fn pairs(&mut self, id: NodeId, depth: usize) -> Result<Json, ViewError> {
+        self.active[id.index()] = true;
+        let pairs: Vec<(NodeId, NodeId)> = self.stream.dict_pairs(id).collect();
+        let mut out = Vec::with_capacity(pairs.len());
+        let mut result = Ok(());
+        for (k, v) in pairs {
+            let pair = self
+                .value(k, depth + 1)
+                .and_then(|k| Ok(Json::Array(vec![k, self.value(v, depth + 1)?])));
+            match pair {
+                Ok(p) => out.push(p),
+                Err(e) => {
+                    result = Err(e);
+                    break;
+                }
+            }
+        }
+        self.active[id.index()] = false;
+        result.map(|()| Json::Array(out))
+    }
+
+    /// A text field (`co_name`, ...): a string, or the VALUE when it is not text.
+    fn text_field(&mut self, id: NodeId, depth: usize) -> Result<Json, ViewError> {
+        match self.stream.text(id) {
+            Some(t) => Ok(Json::py_str(t)),
+            None => self.value(id, depth),
+        }
+    }
+
+    /// A bytes field (`co_code`, ...): hex, or the VALUE when it is not bytes.
+    fn bytes_field(&mut self, id: NodeId, depth: usize) -> Result<Json, ViewError> {
+        match self.stream.value(id).as_bytes() {
+            Some(b) => Ok(Json::str(&hex(b))),
+            None => self.value(id, depth),
+        }
+    }
+
+    /// A tuple of names: an array of strings (items that are not text shown as VALUEs), or
+    /// the VALUE when it is not a tuple.
+    fn names_field(&mut self, id: NodeId, depth: usize) -> Result<Json, ViewError> {
+        if !matches!(self.stream.value(id), Value::Tuple { .. }) {
+            return self.value(id, depth);
+        }
+        let items: Vec<NodeId> = self.stream.items(id).collect();
+        let mut out = Vec::with_capacity(items.len());
+        for item in items {
+            out.push(self.text_field(item, depth + 1)?);
+        }
+        Ok(Json::Array(out))
+    }
+
+    fn code(&mut self, code: CodeView<'_, 'a>, depth: usize) -> Result<Json, ViewError> {
+        self.enter(code.node, depth)?;
+        let version = code.version;
+        let mut f: Vec<(&'static str, Json)> = Vec::with_capacity(20);
+        let int = |v: i32| Json::Int(i64::from(v));
+        f.push(("co_argcount", int(code.argcount)));
+        if let Some(v) = code.posonlyargcount {
+            f.push(("co_posonlyargcount", int(v)));
+        }
+        if let Some(v) = code.kwonlyargcount {
+            f.push(("co_kwonlyargcount", int(v)));
+        }
+        f.push(("co_stacksize", int(code.stacksize)));
+        f.push(("co_flags", int(code.flags)));
+        f.push(("co_firstlineno", int(code.firstlineno)));
+        f.push(("co_code", self.bytes_field(code.code.code, depth + 1)?));
+        let consts = match self.stream.value(code.consts) {
+            Value::Tuple { .. } => {
+                let ids: Vec<NodeId> = self
+                    .stream
+                    .children(self.stream.resolve(code.consts))
+                    .to_vec();
+                let mut out = Vec::with_capacity(ids.len());
+                for id in ids {
+                    out.push(self.value(id, depth + 1)?);
+                }
+                Json::Array(out)
+            }
+            _ => self.value(code.consts, depth + 1)?,
+        };
+        f.push(("co_consts", consts));
+        f.push(("co_names", self.names_field(code.names, depth + 1)?));
+        f.push(("co_filename", self.text_field(code.filename, depth + 1)?));
+        f.push(("co_name", self.text_field(code.name, depth + 1)?));
+        if code.layout == CodeLayout::Py311 {
+            if let Some(q) = code.qualname {
+                f.push(("co_qualname", self.text_field(q, depth + 1)?));
+            }
+            f.push(("co_linetable", self.bytes_field(code.linetable, depth + 1)?));
+            if let Some(e) = code.exceptiontable {
+                f.push(("co_exceptiontable", self.bytes_field(e, depth + 1)?));
+            }
+            self.derived_locals(code, &mut f);
+        } else {
+            if let Some(v) = code.nlocals {
+                f.push(("co_nlocals", int(v)));
+            }
+            for (name, id) in [
+                ("co_varnames", code.varnames),
+                ("co_freevars", code.freevars),
+                ("co_cellvars", code.cellvars),
+            ] {
+                if let Some(id) = id {
+                    f.push((name, self.names_field(id, depth + 1)?));
+                }
+            }
+            let table = if version.at_least(3, 10) {
+                "co_linetable"
+            } else {
+                "co_lnotab"
+            };
+            f.push((table, self.bytes_field(code.linetable, depth + 1)?));
+        }
+        Ok(Json::object(f))
+    }
+
+    /// 3.11+: `co_varnames`, `co_cellvars`, `co_freevars` and `co_nlocals`, which CPython
+    /// derives from localsplus rather than stores.
+    fn derived_locals(&mut self, _code: CodeView<'_, 'a>, _f: &mut Vec<(&'static str, Json)>) {
+        // TODO(codeobj): brine_codeobj::kinds::split_localsplus once it is exported.
+    }
+}
