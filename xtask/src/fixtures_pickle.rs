@@ -32,7 +32,8 @@ pub fn run(_args: &[String]) -> crate::TaskResult {
         .map(|p| p.join("shared/spec/data/pickle/unpickler_errors_cpython311.json"))
         .filter(|p| p.is_file())
         .ok_or("missing ../shared/spec/data/pickle/unpickler_errors_cpython311.json")?;
-    let scratch = std::env::temp_dir().join(format!("brine-pickle-fixtures-{}", std::process::id()));
+    let scratch =
+        std::env::temp_dir().join(format!("brine-pickle-fixtures-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&scratch);
     std::fs::create_dir_all(&scratch).map_err(|e| format!("{}: {e}", scratch.display()))?;
     let result = generate(&interps, analyzer, &script, &spec, &scratch);
@@ -48,7 +49,10 @@ fn generate(
     scratch: &Path,
 ) -> crate::TaskResult {
     for interp in interps {
-        eprintln!("pickle fixtures: dumping the corpus with CPython {}", interp.full_version);
+        eprintln!(
+            "pickle fixtures: dumping the corpus with CPython {}",
+            interp.full_version
+        );
         python(interp, script, &["dump".as_ref(), scratch.as_os_str()])?;
         if matches!(interp.version, (3, 11) | (3, 13)) {
             let out = scratch.join(interp.label()).join("malformed.json");
@@ -63,7 +67,10 @@ fn generate(
         .map_err(|e| e.to_string())?;
     let final_dir = fixtures_dir().join("pickle");
     clear_generated(&final_dir)?;
-    eprintln!("pickle fixtures: analysing with CPython {}", analyzer.full_version);
+    eprintln!(
+        "pickle fixtures: analysing with CPython {}",
+        analyzer.full_version
+    );
     python(
         analyzer,
         script,
