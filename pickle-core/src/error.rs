@@ -80,7 +80,7 @@ pub enum ErrorKind {
     OddItemCount(&'static str),
     /// `GET` of a key never stored.
     #[error("Memo value not found at index {0}")]
-    MemoMissing(u64),
+    MemoMissing(i64),
     /// `PUT` with a negative key.
     #[error("negative PUT argument")]
     NegativePut,

@@ -155,7 +155,7 @@ pub fn repr_float(x: f64) -> String {
 /// A byte shown as CPython's C unpickler shows an unknown opcode (`'\xff'` style for
 /// non-printable bytes, the character itself otherwise).
 pub fn escape_byte_char(b: u8) -> String {
-    if (0x20..0x7F).contains(&b) {
+    if (0x20..0x7F).contains(&b) && b != b'\'' && b != b'\\' {
         (b as char).to_string()
     } else {
         format!("\\x{b:02x}")
@@ -238,6 +238,150 @@ pub fn escape_decode(input: &[u8]) -> Result<Vec<u8>, String> {
         }
     }
     Ok(out)
+}
+
+/// Python's `repr()` of a plain-data node (what `repr(pickle.loads(data))` prints), computed
+/// without recursion. Symbolic nodes print as `<global mod.name>`, `<object ...>` etc.; cycles
+/// print as `[...]` / `{...}` like CPython; nesting deeper than `max_depth` prints `...`.
+pub fn repr_node(graph: &crate::Graph, root: crate::NodeId, max_depth: usize) -> String {
+    use crate::graph::{NodeKind, Py2Encoding};
+    use crate::NodeId;
+    enum Work {
+        Node(NodeId),
+        Text(&'static str),
+        Leave,
+    }
+    let mut out = String::new();
+    let mut work = vec![Work::Node(root)];
+    let mut active: Vec<NodeId> = Vec::new();
+    while let Some(w) = work.pop() {
+        let id = match w {
+            Work::Text(t) => {
+                out.push_str(t);
+                continue;
+            }
+            Work::Leave => {
+                active.pop();
+                continue;
+            }
+            Work::Node(id) => id,
+        };
+        let kind = graph.kind(id);
+        let container = matches!(
+            kind,
+            NodeKind::List(_)
+                | NodeKind::Dict(_)
+                | NodeKind::Set(_)
+                | NodeKind::FrozenSet(_)
+                | NodeKind::Tuple(_)
+        );
+        if container && active.contains(&id) {
+            out.push_str(match kind {
+                NodeKind::List(_) => "[...]",
+                NodeKind::Dict(_) => "{...}",
+                _ => "...",
+            });
+            continue;
+        }
+        if container && active.len() >= max_depth {
+            out.push_str("...");
+            continue;
+        }
+        let push_seq = |work: &mut Vec<Work>, items: &[NodeId], close: &'static str| {
+            work.push(Work::Text(close));
+            for (i, &it) in items.iter().enumerate().rev() {
+                work.push(Work::Node(it));
+                if i > 0 {
+                    work.push(Work::Text(", "));
+                }
+            }
+        };
+        match kind {
+            NodeKind::None => out.push_str("None"),
+            NodeKind::Bool(true) => out.push_str("True"),
+            NodeKind::Bool(false) => out.push_str("False"),
+            NodeKind::Int(v) => {
+                let _ = write!(out, "{v}");
+            }
+            NodeKind::BigInt(v) => {
+                let _ = write!(out, "{v}");
+            }
+            NodeKind::Float(v) => out.push_str(&repr_float(*v)),
+            NodeKind::Str(s) => out.push_str(&repr_str_bytes(graph.bytes_of(*s))),
+            NodeKind::Bytes(s) => out.push_str(&repr_bytes(graph.bytes_of(*s))),
+            NodeKind::ByteArray(s) => {
+                let _ = write!(out, "bytearray({})", repr_bytes(graph.bytes_of(*s)));
+            }
+            NodeKind::Py2Str(s) => {
+                let raw = graph.bytes_of(*s);
+                match graph.encoding {
+                    Py2Encoding::Bytes => out.push_str(&repr_bytes(raw)),
+                    _ => {
+                        let text = graph.py2_str_text(id).unwrap_or_default();
+                        out.push_str(&repr_str(&text));
+                    }
+                }
+            }
+            NodeKind::Tuple(items) => {
+                active.push(id);
+                work.push(Work::Leave);
+                out.push('(');
+                if items.len() == 1 {
+                    work.push(Work::Text(",)"));
+                    work.push(Work::Node(items[0]));
+                } else {
+                    push_seq(&mut work, items, ")");
+                }
+            }
+            NodeKind::List(items) => {
+                active.push(id);
+                work.push(Work::Leave);
+                out.push('[');
+                push_seq(&mut work, items, "]");
+            }
+            NodeKind::Set(items) | NodeKind::FrozenSet(items) => {
+                let frozen = matches!(kind, NodeKind::FrozenSet(_));
+                if items.is_empty() {
+                    out.push_str(if frozen { "frozenset()" } else { "set()" });
+                    continue;
+                }
+                active.push(id);
+                work.push(Work::Leave);
+                out.push_str(if frozen { "frozenset({" } else { "{" });
+                push_seq(&mut work, items, if frozen { "})" } else { "}" });
+            }
+            NodeKind::Dict(_) => {
+                let pairs = graph.dict_effective(id).unwrap_or_default();
+                active.push(id);
+                work.push(Work::Leave);
+                out.push('{');
+                work.push(Work::Text("}"));
+                for (i, &(k, v)) in pairs.iter().enumerate().rev() {
+                    work.push(Work::Node(v));
+                    work.push(Work::Text(": "));
+                    work.push(Work::Node(k));
+                    if i > 0 {
+                        work.push(Work::Text(", "));
+                    }
+                }
+            }
+            NodeKind::Global(g) => {
+                let _ = write!(out, "<global {}.{}>", g.resolved_module, g.resolved_name);
+            }
+            NodeKind::Object(o) => {
+                let _ = write!(out, "<object {:?} #{}>", o.call, id.index());
+            }
+            NodeKind::Persistent { .. } => out.push_str("<persistent>"),
+            NodeKind::Ext { code, .. } => {
+                let _ = write!(out, "<ext {code}>");
+            }
+            NodeKind::Buffer { index } => {
+                let _ = write!(out, "<buffer {index}>");
+            }
+            NodeKind::ReadOnly { .. } => out.push_str("<memory>"),
+        }
+    }
+    out
 }
 
 #[cfg(test)]
