@@ -12,10 +12,19 @@ pub fn data_path(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// Loads a committed JSON data file.
-pub fn load_json(name: &str) -> serde_json::Value {
-    let text = std::fs::read_to_string(data_path(name)).expect("data file exists");
-    serde_json::from_str(&text).expect("valid JSON")
+/// Loads a committed JSON data file (parsed once per test binary).
+pub fn load_json(name: &str) -> &'static serde_json::Value {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    static CACHE: OnceLock<Mutex<HashMap<String, &'static serde_json::Value>>> = OnceLock::new();
+    let mut cache = CACHE
+        .get_or_init(Default::default)
+        .lock()
+        .expect("cache lock");
+    cache.entry(name.to_string()).or_insert_with(|| {
+        let text = std::fs::read_to_string(data_path(name)).expect("data file exists");
+        Box::leak(Box::new(serde_json::from_str(&text).expect("valid JSON")))
+    })
 }
 
 /// Decodes lowercase/uppercase hex.

@@ -50,6 +50,12 @@ VALUE_EXPRS = [
     "(lambda s: (s, s, s))(u'shared' + u'string')",
 ]
 
+# Python 2 only: byte strings, interned ones (t/R), ints that need I, longs.
+PY2_EXPRS = [
+    "'plain'", "intern('shared_name')", "(lambda s: (s, s, [s]))(intern('shared_name'))",
+    "(intern('a'), intern('b'), intern('a'), 'a')", "2**40", "-2**40", "1L", "-(2L**70)",
+]
+
 VALUES_SNIPPET = r'''
 import json, marshal, sys
 exprs = json.loads(sys.stdin.read())
@@ -121,7 +127,8 @@ def main():
     values, hashes = {}, {}
     for label, exe in interps:
         major, minor = map(int, label.split("."))
-        values[label] = run(exe, VALUES_SNIPPET, json.dumps(VALUE_EXPRS).encode())
+        exprs = VALUE_EXPRS + (PY2_EXPRS if major == 2 else [])
+        values[label] = run(exe, VALUES_SNIPPET, json.dumps(exprs).encode())
         if (major, minor) >= (3, 7):
             hashes[label] = run(exe, HASH_SNIPPET, json.dumps([s.hex() for s in SOURCES]).encode())
     newest = interps[-1][1]
