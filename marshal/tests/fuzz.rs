@@ -43,7 +43,7 @@ fn check_stream(label: &str, bytes: &[u8], rng: &mut Rng) -> usize {
     for _ in 0..60 {
         let mut m = bytes.to_vec();
         let i = (rng.next() % m.len() as u64) as usize;
-        m[i] = if rng.next() % 2 == 0 {
+        m[i] = if rng.next() & 1 == 0 {
             INTERESTING[(rng.next() % INTERESTING.len() as u64) as usize]
         } else {
             rng.next() as u8
