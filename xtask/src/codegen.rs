@@ -164,6 +164,13 @@ fn generate_mod(tables: &[((u8, u8), PathBuf)]) -> String {
     for ((a, b), _) in tables {
         let _ = writeln!(s, "    &cpython_{a}_{b}::TABLE,");
     }
+    s.push_str("];\n\n");
+    s.push_str("/// `dis`'s name for an opcode number no version assigns: `<N>`.\n");
+    s.push_str("#[rustfmt::skip]\npub(crate) static UNKNOWN_NAMES: [&str; 256] = [\n");
+    for chunk in (0..256).collect::<Vec<u32>>().chunks(8) {
+        let items: Vec<String> = chunk.iter().map(|n| format!("\"<{n}>\"")).collect();
+        let _ = writeln!(s, "    {},", items.join(", "));
+    }
     s.push_str("];\n");
     s
 }

@@ -176,6 +176,15 @@ pub struct OpcodeTable {
     pub pseudo: &'static [(&'static str, u16)],
 }
 
+impl PartialEq for OpcodeTable {
+    /// Tables are equal when they describe the same version (there is one table per version).
+    fn eq(&self, other: &OpcodeTable) -> bool {
+        self.version == other.version
+    }
+}
+
+impl Eq for OpcodeTable {}
+
 impl OpcodeTable {
     /// The table for a `major.minor` version, if it is one we know (2.7, 3.0–3.14).
     pub fn for_version(major: u8, minor: u8) -> Option<&'static OpcodeTable> {
@@ -194,6 +203,16 @@ impl OpcodeTable {
     #[inline]
     pub fn op(&self, op: u8) -> &OpInfo {
         &self.ops[op as usize]
+    }
+
+    /// The name `dis` shows for an opcode byte: its name, or `<N>` when unassigned.
+    pub fn display_name(&self, op: u8) -> &'static str {
+        let info = &self.ops[op as usize];
+        if info.is_used() {
+            info.name
+        } else {
+            generated::UNKNOWN_NAMES[op as usize]
+        }
     }
 
     /// The number of a real opcode by name.

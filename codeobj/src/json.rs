@@ -1,0 +1,188 @@
+//! JSON views (feature `json`): the schema `brine pyc --json` prints and the fixtures record.
+//!
+//! * VALUE: `null`, `true`/`false`, `{"int": "123"}`, `{"float": repr}`, `{"complex": [re,
+//!   im]}`, `{"str": text}`, `{"bytes": hex}`, `{"tuple"|"list"|"set"|"frozenset": [...]}`
+//!   (set items sorted by their compact JSON text), `{"dict": [[k, v], ...]}`,
+//!   `{"ellipsis": true}`, `{"stopiteration": true}`, `{"slice": [a, b, c]}`, and for a code
+//!   object among the constants of an instruction, `{"code": PATH}`.
+//! * PATH of a code object: `""` for the root, `"i"` for `co_consts[i]` of the root, `"p/i"`
+//!   below `p`.
+//! * An instruction: `{"offset", "opname", "arg", "argval", "line"}` with `argval` as
+//!   `dis.Instruction.argval` would be (a VALUE for constants, a name string, a target
+//!   offset, a pair of names as a list, `{"builtin": name}` for conversion functions).
+
+use serde_json::{json, Map, Value};
+
+use brine_marshal::repr as mrepr;
+
+use crate::code::{Code, Const};
+use crate::decode::{ArgVal, Instruction};
+use crate::disasm::InstructionLines;
+
+/// Text as a JSON reader sees Python's `json.dumps` of it: surrogate pairs (which Python
+/// keeps as two code points) read back as one character; lone surrogates become U+FFFD.
+pub fn json_text(s: brine_marshal::PyStr<'_>) -> String {
+    let mut out = String::new();
+    let mut pending: Option<u32> = None;
+    for c in s.chars() {
+        if let Some(hi) = pending.take() {
+            if (0xDC00..0xE000).contains(&c) {
+                let cp = 0x10000 + ((hi - 0xD800) << 10) + (c - 0xDC00);
+                out.push(char::from_u32(cp).unwrap_or('\u{FFFD}'));
+                continue;
+            }
+            out.push('\u{FFFD}');
+        }
+        if (0xD800..0xDC00).contains(&c) {
+            pending = Some(c);
+        } else {
+            out.push(char::from_u32(c).unwrap_or('\u{FFFD}'));
+        }
+    }
+    if pending.is_some() {
+        out.push('\u{FFFD}');
+    }
+    out
+}
+
+fn hex(b: &[u8]) -> String {
+    let mut s = String::with_capacity(b.len() * 2);
+    for x in b {
+        s.push_str(&format!("{x:02x}"));
+    }
+    s
+}
+
+/// The compact, key-sorted, ASCII-only JSON text used to order set items (as Python's
+/// `json.dumps(v, sort_keys=True, separators=(',', ':'), ensure_ascii=True)`).
+pub fn canonical(v: &Value) -> String {
+    fn sorted(v: &Value) -> Value {
+        match v {
+            Value::Object(m) => {
+                let mut keys: Vec<&String> = m.keys().collect();
+                keys.sort();
+                let mut out = Map::new();
+                for k in keys {
+                    out.insert(k.clone(), sorted(&m[k]));
+                }
+                Value::Object(out)
+            }
+            Value::Array(a) => Value::Array(a.iter().map(sorted).collect()),
+            other => other.clone(),
+        }
+    }
+    let text = sorted(v).to_string();
+    let mut out = String::with_capacity(text.len());
+    for ch in text.chars() {
+        if ch.is_ascii() {
+            out.push(ch);
+        } else {
+            let mut buf = [0u16; 2];
+            for unit in ch.encode_utf16(&mut buf) {
+                out.push_str(&format!("\\u{unit:04x}"));
+            }
+        }
+    }
+    out
+}
+
+/// The VALUE view of a constant. Nested code objects are shown with `code_view`.
+pub fn value_view(c: &Const<'_>, code_view: &mut dyn FnMut(&Code<'_>) -> Value) -> Value {
+    let list = |items: &[Const<'_>], cv: &mut dyn FnMut(&Code<'_>) -> Value| -> Vec<Value> {
+        items.iter().map(|x| value_view(x, cv)).collect()
+    };
+    match c {
+        Const::None => Value::Null,
+        Const::Bool(b) => Value::Bool(*b),
+        Const::Int(i) => json!({"int": i.to_string()}),
+        Const::BigInt(b) => json!({"int": b.to_string()}),
+        Const::Float(f) => json!({"float": mrepr::float_repr(*f)}),
+        Const::Complex(re, im) => {
+            json!({"complex": [mrepr::float_repr(*re), mrepr::float_repr(*im)]})
+        }
+        Const::Str(s) => json!({"str": json_text(*s)}),
+        Const::Bytes(b) => json!({"bytes": hex(b)}),
+        Const::Py2Str(b) => json!({"bytes": hex(b)}),
+        Const::Tuple(items) => json!({"tuple": list(items, code_view)}),
+        Const::List(items) => json!({"list": list(items, code_view)}),
+        Const::Set(items) | Const::FrozenSet(items) => {
+            let mut v = list(items, code_view);
+            v.sort_by_cached_key(canonical);
+            let key = if matches!(c, Const::Set(_)) {
+                "set"
+            } else {
+                "frozenset"
+            };
+            json!({ key: v })
+        }
+        Const::Dict(pairs) => {
+            let v: Vec<Value> = pairs
+                .iter()
+                .map(|(k, x)| json!([value_view(k, code_view), value_view(x, code_view)]))
+                .collect();
+            json!({ "dict": v })
+        }
+        Const::Ellipsis => json!({"ellipsis": true}),
+        Const::StopIteration => json!({"stopiteration": true}),
+        Const::Slice(p) => json!({"slice": list(&p[..], code_view)}),
+        Const::Code(code) => json!({"code": code_view(code)}),
+    }
+}
+
+/// The path of `co_consts[index]` of the code object at `path`.
+pub fn child_path(path: &str, index: usize) -> String {
+    if path.is_empty() {
+        index.to_string()
+    } else {
+        format!("{path}/{index}")
+    }
+}
+
+/// `dis.Instruction.argval` of an instruction as JSON. `path` is the PATH of the code object
+/// the instruction belongs to (constants that are code objects are shown by their PATH).
+pub fn argval_view(ins: &Instruction<'_, '_>, path: &str) -> Value {
+    match ins.argval {
+        ArgVal::None => Value::Null,
+        ArgVal::Int(i) => json!(i),
+        ArgVal::Const(c) => {
+            let index = ins.arg.unwrap_or(0) as usize;
+            match c {
+                Const::Code(_) => json!({"code": child_path(path, index)}),
+                other => value_view(other, &mut |_| Value::Null),
+            }
+        }
+        ArgVal::Unknown => json!({"unknown": true}),
+        ArgVal::Name(n) => json!(json_text(n)),
+        ArgVal::NamePair(a, b) => json!([json_text(a), json_text(b)]),
+        ArgVal::Jump(t) => json!(t),
+        ArgVal::Compare(op) => json!(op),
+        ArgVal::FormatValue(conv, spec) => {
+            json!([conv.map(|c| json!({"builtin": c})), spec])
+        }
+        ArgVal::Converter(conv) => match conv {
+            Some(c) => json!({"builtin": c}),
+            None => Value::Null,
+        },
+        ArgVal::Invalid(i) => json!({"invalid": i}),
+    }
+}
+
+/// The JSON view of every instruction of `code`:
+/// `[{"offset", "opname", "arg", "argval", "line"}, ...]`, where `line` is the instruction's
+/// source line (`null` when it has none).
+pub fn instructions_view(code: &Code<'_>, path: &str) -> Value {
+    let mut out = Vec::new();
+    for (ins, lines) in InstructionLines::new(code) {
+        let mut m = Map::new();
+        m.insert("offset".into(), json!(ins.offset));
+        m.insert("opname".into(), json!(ins.opname));
+        m.insert("arg".into(), json!(ins.arg));
+        m.insert("argval".into(), argval_view(&ins, path));
+        m.insert("line".into(), json!(lines.line));
+        if let Some(p) = ins.problem {
+            m.insert("problem".into(), json!(p.message()));
+        }
+        out.push(Value::Object(m));
+    }
+    Value::Array(out)
+}
