@@ -15,11 +15,13 @@ pub(crate) fn long_bytes(x: &BigInt) -> Vec<u8> {
 }
 
 /// The protocol-0 `UNICODE` payload: raw-unicode-escape after CPython 3.7+'s replacements of
-/// `\`, NUL, `\n`, `\r` and `\x1a` by `\uXXXX` escapes (so the line stays one line).
-pub(crate) fn raw_unicode_escape(s: PyStr<'_>, out: &mut Vec<u8>) {
+/// `\`, NUL, `\n`, `\r` and `\x1a` by `\uXXXX` escapes (so the line stays one line). CPython
+/// 3.6 (`py36`) replaces only `\` and `\n`.
+pub(crate) fn raw_unicode_escape(s: PyStr<'_>, py36: bool, out: &mut Vec<u8>) {
     for cp in s.chars() {
         match cp {
-            0x5C | 0x00 | 0x0A | 0x0D | 0x1A => {
+            0x5C | 0x0A => out.extend_from_slice(format!("\\u{cp:04x}").as_bytes()),
+            0x00 | 0x0D | 0x1A if !py36 => {
                 out.extend_from_slice(format!("\\u{cp:04x}").as_bytes());
             }
             0..=0xFF => out.push(cp as u8),

@@ -37,15 +37,44 @@ pub use value::{value_to_graph, Value};
 
 use crate::graph::{Graph, NodeId};
 
-/// Which CPython pickler's choices to reproduce where the two differ (batching of exact
-/// lists/dicts/sets, pickle.md §14.7, and the module strings of `STACK_GLOBAL`).
+/// Which CPython pickler's choices to reproduce where picklers differ.
+///
+/// The two CPython 3.7–3.13 picklers differ in batching (pickle.md §14.7) and in the module
+/// strings of `STACK_GLOBAL`. Older versions have measured quirks of their own (found by the
+/// fixture tests; they are not in pickle.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Profile {
-    /// The C accelerator (`pickle.dumps`): the default.
+    /// The C accelerator (`pickle.dumps`) of CPython 3.7–3.13: the default.
     #[default]
     CPythonC,
-    /// The pure-Python `pickle._Pickler`.
+    /// The pure-Python `pickle._Pickler` of CPython 3.10–3.13.
     CPythonPy,
+    /// The pure-Python pickler of CPython 3.8 and 3.9: like [`Profile::CPythonPy`], but a
+    /// protocol-5 `bytearray` is not memoized.
+    CPython38Py,
+    /// CPython 3.6's C pickler: protocol 0 writes every int as `LONG` text (`L5L`), protocol
+    /// 0 text keeps NUL, CR and `\x1a` raw, every frame gets a `FRAME` header (even under 4
+    /// bytes) and large payloads stay inside frames.
+    CPython36C,
+    /// CPython 3.6's pure-Python pickler: the protocol-0 quirks of [`Profile::CPython36C`],
+    /// the framing and batching of [`Profile::CPythonPy`] apart from small frames.
+    CPython36Py,
+}
+
+impl Profile {
+    /// Every profile, in the order [`reemit`] tries them.
+    pub const ALL: [Profile; 5] = [
+        Profile::CPythonC,
+        Profile::CPythonPy,
+        Profile::CPython38Py,
+        Profile::CPython36C,
+        Profile::CPython36Py,
+    ];
+
+    /// True for the C picklers' exact-container batching.
+    pub(crate) fn c_batching(self) -> bool {
+        matches!(self, Profile::CPythonC | Profile::CPython36C)
+    }
 }
 
 /// Options of [`write_graph`].
@@ -116,8 +145,8 @@ pub fn source_protocol(graph: &Graph) -> u8 {
     }
 }
 
-/// Re-writes the first pickle of a graph read from CPython bytes, trying the C pickler's
-/// choices first and then the pure-Python pickler's; returns the bytes of the first profile
+/// Re-writes the first pickle of a graph read from CPython bytes, trying every [`Profile`]
+/// (the C pickler's choices first); returns the bytes of the first profile
 /// that reproduces `original`, or the C profile's bytes if none does.
 pub fn reemit(graph: &Graph, original: &[u8]) -> Result<(Vec<u8>, Option<Profile>), WriteError> {
     let root = graph
@@ -129,7 +158,7 @@ pub fn reemit(graph: &Graph, original: &[u8]) -> Result<(Vec<u8>, Option<Profile
     let end = graph.pickles[0].end as usize;
     let original = &original[..end.min(original.len())];
     let mut first = None;
-    for profile in [Profile::CPythonC, Profile::CPythonPy] {
+    for profile in Profile::ALL {
         let opts = WriteOptions {
             protocol,
             profile,

@@ -10,14 +10,20 @@ pub(crate) struct Output {
     out: Vec<u8>,
     frame: Vec<u8>,
     framing: bool,
+    /// Frames under 4 bytes go without a header (3.7+; 3.6 always writes one).
+    small_frames_bare: bool,
+    /// Payloads of 64 KiB or more bypass frames (3.7+ and 3.6's pure-Python pickler).
+    large_bypass: bool,
 }
 
 impl Output {
-    pub(crate) fn new() -> Output {
+    pub(crate) fn new(small_frames_bare: bool, large_bypass: bool) -> Output {
         Output {
             out: Vec::new(),
             frame: Vec::new(),
             framing: false,
+            small_frames_bare,
+            large_bypass,
         }
     }
 
@@ -51,7 +57,7 @@ impl Output {
             return;
         }
         if force || self.frame.len() >= FRAME_SIZE_TARGET {
-            if self.frame.len() >= FRAME_SIZE_MIN {
+            if self.frame.len() >= FRAME_SIZE_MIN || !self.small_frames_bare {
                 self.out.push(crate::Opcode::Frame.byte());
                 self.out
                     .extend_from_slice(&(self.frame.len() as u64).to_le_bytes());
@@ -64,7 +70,7 @@ impl Output {
     /// A payload of 64 KiB or more goes outside frames: the current frame is flushed (whatever
     /// its size), then header and payload are written unframed.
     pub(crate) fn write_large(&mut self, header: &[u8], payload: &[u8]) {
-        if self.framing && payload.len() >= FRAME_SIZE_TARGET {
+        if self.framing && self.large_bypass && payload.len() >= FRAME_SIZE_TARGET {
             self.commit_frame(true);
             self.out.extend_from_slice(header);
             self.out.extend_from_slice(payload);

@@ -82,7 +82,10 @@ impl<'g> Saver<'g> {
             proto: opts.protocol,
             profile: opts.profile,
             max_depth: opts.max_depth,
-            out: Output::new(),
+            out: Output::new(
+                !matches!(opts.profile, Profile::CPython36C | Profile::CPython36Py),
+                opts.profile != Profile::CPython36C,
+            ),
             memo: HashMap::new(),
             memo_len: 0,
             virts: Vec::new(),
@@ -302,7 +305,7 @@ impl<'g> Saver<'g> {
     /// The module-name string of a `STACK_GLOBAL`: a fresh object per global in the C pickler,
     /// the module's (shared) `__module__` string in the pure-Python one.
     fn module_str(&mut self, module: &str) -> Ref {
-        if self.profile == Profile::CPythonC {
+        if self.profile.c_batching() {
             return self.virt(Virt::Str(module.as_bytes().to_vec()));
         }
         if let Some(&i) = self.module_strs.get(module) {
@@ -424,7 +427,9 @@ impl<'g> Saver<'g> {
                     let mut header = vec![Opcode::Bytearray8.byte()];
                     header.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
                     self.out.write_large(&header, bytes);
-                    self.memoize(r);
+                    if self.profile != Profile::CPython38Py {
+                        self.memoize(r);
+                    }
                 } else {
                     let func = self.builtin_global("builtins", "bytearray");
                     let args = if bytes.is_empty() {
@@ -562,6 +567,10 @@ impl<'g> Saver<'g> {
 }
 
 impl Saver<'_> {
+    fn is_36(&self) -> bool {
+        matches!(self.profile, Profile::CPython36C | Profile::CPython36Py)
+    }
+
     fn save_int(&mut self, v: i64) {
         if self.proto >= 1 {
             if (0..=0xFF).contains(&v) {
@@ -580,7 +589,11 @@ impl Saver<'_> {
             }
         }
         if self.proto < 2 && i32::try_from(v).is_ok() {
-            self.out.write(format!("I{v}\n").as_bytes());
+            if self.proto == 0 && self.is_36() {
+                self.out.write(format!("L{v}L\n").as_bytes());
+            } else {
+                self.out.write(format!("I{v}\n").as_bytes());
+            }
             return;
         }
         self.save_bigint(&BigInt::from(v));
@@ -610,7 +623,7 @@ impl Saver<'_> {
     fn write_str(&mut self, s: PyStr<'_>) {
         if self.proto == 0 {
             let mut line = vec![Opcode::Unicode.byte()];
-            raw_unicode_escape(s, &mut line);
+            raw_unicode_escape(s, self.is_36(), &mut line);
             line.push(b'\n');
             self.out.write(&line);
             return;
@@ -721,7 +734,7 @@ impl Saver<'_> {
         } else {
             for (i, chunk) in items.chunks(BATCH).enumerate() {
                 let last = (i + 1) * BATCH >= items.len();
-                if chunk.len() == 1 && last && self.profile != Profile::CPythonC {
+                if chunk.len() == 1 && last && !self.profile.c_batching() {
                     // The generic batcher writes a lone trailing item with APPEND; the C
                     // pickler's exact-list path keeps MARK ... APPENDS.
                     seq.push(Task::Save(chunk[0], d));
@@ -758,7 +771,7 @@ impl Saver<'_> {
             pair(&mut seq, &pairs[0]);
             seq.push(Task::Op(Opcode::Setitem));
         } else if !pairs.is_empty() {
-            let c_style = self.profile == Profile::CPythonC;
+            let c_style = self.profile.c_batching();
             let mut start = 0;
             loop {
                 let chunk = &pairs[start..(start + BATCH).min(pairs.len())];
@@ -789,7 +802,7 @@ impl Saver<'_> {
         if items.is_empty() {
             return;
         }
-        let c_style = self.profile == Profile::CPythonC;
+        let c_style = self.profile.c_batching();
         let mut start = 0;
         loop {
             let chunk = &items[start..(start + BATCH).min(items.len())];
