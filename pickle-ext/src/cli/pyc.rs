@@ -367,3 +367,17 @@ fn value_repr(v: &Json) -> String {
         other => other.to_text(None),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::first_difference;
+
+    #[test]
+    fn first_difference_reports_the_first_offset_or_the_shorter_length() {
+        assert_eq!(first_difference(b"abc", b"abc"), None);
+        assert_eq!(first_difference(b"abc", b"abd"), Some(2));
+        assert_eq!(first_difference(b"xbc", b"abc"), Some(0));
+        assert_eq!(first_difference(b"ab", b"abc"), Some(2));
+        assert_eq!(first_difference(b"abc", b"ab"), Some(2));
+    }
+}

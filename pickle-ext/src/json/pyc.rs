@@ -94,6 +94,12 @@ impl Json {
         Json::from_code_points(s.chars())
     }
 
+    /// A string from UTF-8 in which surrogates may be encoded (CPython's `surrogatepass`
+    /// encoding, as marshal and pickle store text). Invalid sequences become U+FFFD.
+    pub fn from_surrogatepass_utf8(bytes: &[u8]) -> Json {
+        Json::py_str(PyStr::new(bytes, false))
+    }
+
     /// A string from code points, joining surrogate pairs.
     pub fn from_code_points(points: impl IntoIterator<Item = char32>) -> Json {
         let mut out: Vec<char32> = Vec::new();
@@ -250,6 +256,16 @@ impl Json {
     pub fn first_difference(&self, other: &Json) -> Option<String> {
         let mut path = String::new();
         diff(self, other, &mut path)
+    }
+}
+
+/// `json["key"]`: the member `key` of an object, or `Json::Null` when there is none (as
+/// `serde_json::Value` indexes).
+impl std::ops::Index<&str> for Json {
+    type Output = Json;
+    fn index(&self, key: &str) -> &Json {
+        static NULL: Json = Json::Null;
+        self.get(key).unwrap_or(&NULL)
     }
 }
 
@@ -842,6 +858,7 @@ impl<'s, 'a> Viewer<'s, 'a> {
                 f.push(("co_exceptiontable", self.bytes_field(e, depth + 1)?));
             }
             self.derived_locals(code, &mut f);
+            f.push(("co_lnotab", self.lnotab(code)));
         } else {
             if let Some(v) = code.nlocals {
                 f.push(("co_nlocals", int(v)));
@@ -855,19 +872,125 @@ impl<'s, 'a> Viewer<'s, 'a> {
                     f.push((name, self.names_field(id, depth + 1)?));
                 }
             }
-            let table = if version.at_least(3, 10) {
-                "co_linetable"
+            if version.at_least(3, 10) {
+                f.push(("co_linetable", self.bytes_field(code.linetable, depth + 1)?));
+                f.push(("co_lnotab", self.lnotab(code)));
             } else {
-                "co_lnotab"
-            };
-            f.push((table, self.bytes_field(code.linetable, depth + 1)?));
+                f.push(("co_lnotab", self.bytes_field(code.linetable, depth + 1)?));
+            }
         }
         Ok(Json::object(f))
     }
 
+    /// The derived `co_lnotab` of 3.10+ (hex; `null` when the line table does not decode).
+    fn lnotab(&self, code: CodeView<'_, 'a>) -> Json {
+        match derived_lnotab(code.version, code.linetable_bytes(), code.firstlineno) {
+            Some(b) => Json::str(&hex(&b)),
+            None => Json::Null,
+        }
+    }
+
     /// 3.11+: `co_varnames`, `co_cellvars`, `co_freevars` and `co_nlocals`, which CPython
     /// derives from localsplus rather than stores.
-    fn derived_locals(&mut self, _code: CodeView<'_, 'a>, _f: &mut Vec<(&'static str, Json)>) {
-        // TODO(codeobj): brine_codeobj::kinds::split_localsplus once it is exported.
+    fn derived_locals(&mut self, code: CodeView<'_, 'a>, f: &mut Vec<(&'static str, Json)>) {
+        use brine_codeobj::kinds::{split_localsplus, LocalKind};
+        let names: Vec<Json> = match code.localsplusnames {
+            Some(id) => self.stream.items(id).map(|n| self.name_json(n)).collect(),
+            None => Vec::new(),
+        };
+        let kinds: Vec<LocalKind> = code
+            .localspluskinds_bytes()
+            .iter()
+            .map(|&b| LocalKind::from_bits_retain(b))
+            .collect();
+        let split = split_localsplus(&kinds);
+        let pick = |idx: &[usize]| {
+            Json::Array(idx.iter().filter_map(|&i| names.get(i).cloned()).collect())
+        };
+        f.push(("co_nlocals", Json::Int(split.varnames.len() as i64)));
+        f.push(("co_varnames", pick(&split.varnames)));
+        f.push(("co_cellvars", pick(&split.cellvars)));
+        f.push(("co_freevars", pick(&split.freevars)));
     }
+
+    /// A localsplus name as a string (a non-text item, which only a hand-made stream holds, as
+    /// its Python repr).
+    fn name_json(&self, id: NodeId) -> Json {
+        match self.stream.text(id) {
+            Some(t) => Json::py_str(t),
+            None => Json::str(&brine_marshal::repr::node_repr(self.stream, id)),
+        }
+    }
+}
+
+/// `co_lnotab` as CPython 3.10+ computes it from the line table (it no longer stores one):
+/// walking the address ranges, each time the running line changes, emit
+/// `(byte offset delta, line delta)`, split into pairs that fit (offset deltas up to 255,
+/// line deltas in -128..=127). The running line ignores "no line" entries; zero-length ranges
+/// (3.10) move it without emitting. `None` if the table does not decode.
+fn derived_lnotab(
+    version: brine_marshal::PyVersion,
+    table: &[u8],
+    firstlineno: i32,
+) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut line = firstlineno;
+    let mut offset: i64 = 0;
+    let mut emit = |start: i64, computed: i32, line: &mut i32, offset: &mut i64| {
+        if computed == *line {
+            return;
+        }
+        let mut bdelta = start - *offset;
+        let mut ldelta = i64::from(computed) - i64::from(*line);
+        while bdelta > 255 {
+            out.extend_from_slice(&[255, 0]);
+            bdelta -= 255;
+        }
+        while ldelta > 127 {
+            out.extend_from_slice(&[bdelta as u8, 127]);
+            bdelta = 0;
+            ldelta -= 127;
+        }
+        while ldelta < -128 {
+            out.extend_from_slice(&[bdelta as u8, (-128i8) as u8]);
+            bdelta = 0;
+            ldelta += 128;
+        }
+        out.extend_from_slice(&[bdelta as u8, ldelta as i8 as u8]);
+        *offset = start;
+        *line = computed;
+    };
+    if version.at_least(3, 11) {
+        let mut computed = firstlineno;
+        for entry in brine_codeobj::linetable::LocationEntries::new(table, firstlineno) {
+            let entry = entry.ok()?;
+            if let Some(l) = entry.position.line {
+                computed = l;
+            }
+            emit(
+                i64::from(entry.start_unit) * 2,
+                computed,
+                &mut line,
+                &mut offset,
+            );
+        }
+    } else {
+        let pairs = table.chunks_exact(2);
+        if !pairs.remainder().is_empty() {
+            return None;
+        }
+        let mut computed = firstlineno;
+        let mut addr: i64 = 0;
+        for pair in pairs {
+            let (sdelta, ldelta) = (i64::from(pair[0]), pair[1] as i8);
+            if ldelta != -128 {
+                computed = computed.wrapping_add(i32::from(ldelta));
+            }
+            if sdelta > 0 {
+                emit(addr, computed, &mut line, &mut offset);
+            }
+            addr += sdelta;
+        }
+    }
+    Some(out)
 }
