@@ -26,6 +26,8 @@ mod printable_table;
 pub mod pyrepr;
 pub mod pystr;
 pub mod reader;
+#[cfg(feature = "serde")]
+pub mod serde;
 pub mod vm;
 pub mod writer;
 

@@ -27,6 +27,8 @@ pub struct Limits {
     pub max_int_digits: Option<usize>,
     /// Maximum byte length of a `LONG1`/`LONG4` payload.
     pub max_long_bytes: usize,
+    /// Maximum nesting depth for the serde deserializer (it recurses once per level).
+    pub max_serde_depth: usize,
 }
 
 impl Default for Limits {
@@ -41,6 +43,7 @@ impl Default for Limits {
             max_nesting: 10_000,
             max_int_digits: None,
             max_long_bytes: 1 << 24,
+            max_serde_depth: 128,
         }
     }
 }
