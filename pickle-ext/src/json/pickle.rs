@@ -427,3 +427,256 @@ impl<'g> Walker<'g, '_> {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Readable rendering (`brine show`)
+
+/// A readable, Python-like rendering of a VIEW (as made by [`graph_to_json`]): `None`, `1`,
+/// `'text'`, `b'..'`, `[..]`, `{k: v}`, `{..}`/`set()`, `module.name` for globals,
+/// `f(args)` for calls (`cls.__new__(cls, args)` for `NEWOBJ`), then `.extend([..])`,
+/// `.update({..})`, `.add_all({..})` for items added later and `.__setstate__(state)` for
+/// `BUILD`; `persistent_load(pid)`, `ext(n)`, `buffer(n)`. A node reached again is shown as
+/// `#N`, and its first appearance as `#N=...`. Containers longer than one line are broken
+/// into indented lines.
+pub fn view_to_python(view: &Json) -> String {
+    let mut referenced = std::collections::HashSet::new();
+    collect_refs(view, &mut referenced);
+    let mut r = Renderer {
+        referenced,
+        next: 0,
+        inside_build: false,
+    };
+    r.render(view, 0)
+}
+
+fn collect_refs(v: &Json, out: &mut std::collections::HashSet<i64>) {
+    match v {
+        Json::Object(pairs) => {
+            if let [(k, Json::Int(n))] = pairs.as_slice() {
+                if k == "ref" {
+                    out.insert(*n);
+                    return;
+                }
+            }
+            for (_, x) in pairs {
+                collect_refs(x, out);
+            }
+        }
+        Json::Array(items) => items.iter().for_each(|x| collect_refs(x, out)),
+        _ => {}
+    }
+}
+
+struct Renderer {
+    referenced: std::collections::HashSet<i64>,
+    next: i64,
+    /// The object of a `build` is the same node as the `build` itself: not numbered again.
+    inside_build: bool,
+}
+
+const LINE: usize = 100;
+
+fn code_points_repr(points: &[u32]) -> String {
+    let mut bytes = Vec::with_capacity(points.len());
+    for &c in points {
+        brine_pickle_core::pystr::push_code_point(&mut bytes, c);
+    }
+    brine_pickle_core::pyrepr::repr_str_bytes(&bytes)
+}
+
+fn unhex(s: &str) -> Vec<u8> {
+    (0..s.len() / 2)
+        .filter_map(|i| u8::from_str_radix(s.get(2 * i..2 * i + 2)?, 16).ok())
+        .collect()
+}
+
+fn text_of(v: &Json) -> String {
+    match v {
+        Json::Str(points) => points
+            .iter()
+            .map(|&c| char::from_u32(c).unwrap_or('\u{FFFD}'))
+            .collect(),
+        _ => String::new(),
+    }
+}
+
+impl Renderer {
+    /// Joins already rendered parts: one line if short, else one part per indented line.
+    fn join(open: &str, parts: &[String], close: &str, level: usize) -> String {
+        let one = format!("{open}{}{close}", parts.join(", "));
+        if one.len() <= LINE && !one.contains('\n') {
+            return one;
+        }
+        let pad = "    ".repeat(level + 1);
+        let mut out = format!("{open}\n");
+        for p in parts {
+            out.push_str(&pad);
+            out.push_str(p);
+            out.push_str(",\n");
+        }
+        out.push_str(&"    ".repeat(level));
+        out.push_str(close);
+        out
+    }
+
+    fn refable(tag: &str, inner: &Json) -> bool {
+        match tag {
+            "list" | "dict" | "set" | "bytearray" | "global" | "call" | "build" => true,
+            "tuple" | "frozenset" => !matches!(inner, Json::Array(v) if v.is_empty()),
+            _ => false,
+        }
+    }
+
+    fn render(&mut self, v: &Json, level: usize) -> String {
+        let (tag, inner) = match v {
+            Json::Null => return "None".into(),
+            Json::Bool(true) => return "True".into(),
+            Json::Bool(false) => return "False".into(),
+            Json::Object(pairs) if pairs.len() == 1 => (pairs[0].0.as_str(), &pairs[0].1),
+            other => return other.to_text(None),
+        };
+        if tag == "ref" {
+            return format!("#{}", inner.as_i64().unwrap_or(-1));
+        }
+        let mut label = String::new();
+        if std::mem::take(&mut self.inside_build) {
+            // Same node as the enclosing build: already numbered.
+        } else if Self::refable(tag, inner) {
+            let n = self.next;
+            self.next += 1;
+            if self.referenced.contains(&n) {
+                label = format!("#{n}=");
+            }
+        }
+        let items = |r: &mut Renderer, level: usize| -> Vec<String> {
+            match inner {
+                Json::Array(xs) => xs.iter().map(|x| r.render(x, level + 1)).collect(),
+                _ => Vec::new(),
+            }
+        };
+        let body = match tag {
+            "int" | "float" => text_of(inner),
+            "complex" => match inner {
+                Json::Array(p) if p.len() == 2 => {
+                    format!("complex({}, {})", text_of(&p[0]), text_of(&p[1]))
+                }
+                _ => "complex(?)".into(),
+            },
+            "str" => match inner {
+                Json::Str(points) => code_points_repr(points),
+                _ => String::new(),
+            },
+            "bytes" => brine_pickle_core::pyrepr::repr_bytes(&unhex(&text_of(inner))),
+            "bytearray" => format!(
+                "bytearray({})",
+                brine_pickle_core::pyrepr::repr_bytes(&unhex(&text_of(inner)))
+            ),
+            "tuple" => {
+                let parts = items(self, level);
+                if parts.len() == 1 {
+                    format!("({},)", parts[0])
+                } else {
+                    Self::join("(", &parts, ")", level)
+                }
+            }
+            "list" => Self::join("[", &items(self, level), "]", level),
+            "set" => {
+                let parts = items(self, level);
+                if parts.is_empty() {
+                    "set()".into()
+                } else {
+                    Self::join("{", &parts, "}", level)
+                }
+            }
+            "frozenset" => {
+                let parts = items(self, level);
+                if parts.is_empty() {
+                    "frozenset()".into()
+                } else {
+                    Self::join("frozenset({", &parts, "})", level)
+                }
+            }
+            "dict" => {
+                let parts = self.pairs(inner, level);
+                Self::join("{", &parts, "}", level)
+            }
+            "global" => match inner {
+                Json::Array(p) if p.len() == 2 => format!("{}.{}", text_of(&p[0]), text_of(&p[1])),
+                _ => "?".into(),
+            },
+            "call" => self.call(inner, level),
+            "build" => {
+                self.inside_build = true;
+                let obj = inner.get("obj").map(|o| self.render(o, level));
+                let state = inner.get("state").map(|s| self.render(s, level + 1));
+                format!(
+                    "{}.__setstate__({})",
+                    obj.unwrap_or_default(),
+                    state.unwrap_or_default()
+                )
+            }
+            "persid" => format!("persistent_load({})", self.render(inner, level + 1)),
+            "ext" => format!("ext({})", inner.as_i64().unwrap_or(0)),
+            "buffer" => format!("buffer({})", inner.as_i64().unwrap_or(0)),
+            "readonly" => format!("readonly({})", self.render(inner, level + 1)),
+            _ => v.to_text(None),
+        };
+        format!("{label}{body}")
+    }
+
+    fn pairs(&mut self, inner: &Json, level: usize) -> Vec<String> {
+        match inner {
+            Json::Array(ps) => ps
+                .iter()
+                .map(|p| match p {
+                    Json::Array(kv) if kv.len() == 2 => {
+                        let k = self.render(&kv[0], level + 1);
+                        let v = self.render(&kv[1], level + 1);
+                        format!("{k}: {v}")
+                    }
+                    _ => "?".into(),
+                })
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    fn call(&mut self, inner: &Json, level: usize) -> String {
+        let kind = inner.get("kind").map(text_of).unwrap_or_default();
+        let func = inner
+            .get("func")
+            .map(|f| self.render(f, level + 1))
+            .unwrap_or_default();
+        let mut args: Vec<String> = match inner.get("args") {
+            Some(Json::Object(p)) if p.len() == 1 && p[0].0 == "tuple" => match &p[0].1 {
+                Json::Array(xs) => xs.iter().map(|x| self.render(x, level + 1)).collect(),
+                _ => Vec::new(),
+            },
+            Some(other) => vec![format!("*{}", self.render(other, level + 1))],
+            None => Vec::new(),
+        };
+        if let Some(kw) = inner.get("kwargs") {
+            args.push(format!("**{}", self.render(kw, level + 1)));
+        }
+        let mut out = match kind.as_str() {
+            "newobj" | "newobj_ex" => {
+                args.insert(0, func.clone());
+                Self::join(&format!("{func}.__new__("), &args, ")", level)
+            }
+            _ => Self::join(&format!("{func}("), &args, ")", level),
+        };
+        if let Some(Json::Array(xs)) = inner.get("listitems") {
+            let parts: Vec<String> = xs.iter().map(|x| self.render(x, level + 1)).collect();
+            out.push_str(&Self::join(".extend([", &parts, "])", level));
+        }
+        if let Some(d) = inner.get("dictitems") {
+            let parts = self.pairs(d, level);
+            out.push_str(&Self::join(".update({", &parts, "})", level));
+        }
+        if let Some(Json::Array(xs)) = inner.get("setitems") {
+            let parts: Vec<String> = xs.iter().map(|x| self.render(x, level + 1)).collect();
+            out.push_str(&Self::join(".add_all({", &parts, "})", level));
+        }
+        out
+    }
+}
