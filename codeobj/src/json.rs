@@ -186,3 +186,67 @@ pub fn instructions_view(code: &Code<'_>, path: &str) -> Value {
     }
     Value::Array(out)
 }
+
+/// The JSON view of a [`CodeSummary`](crate::summary::CodeSummary).
+pub fn summary_view(s: &crate::summary::CodeSummary) -> Value {
+    let calls: Vec<Value> = s
+        .calls
+        .iter()
+        .map(|c| {
+            json!({"code": c.code, "callee": c.callee, "kind": format!("{:?}", c.kind).to_lowercase(),
+                   "argc": c.argc, "line": c.line, "offset": c.offset})
+        })
+        .collect();
+    let imports: Vec<Value> = s
+        .imports
+        .iter()
+        .map(|i| {
+            json!({"code": i.code, "module": i.module, "level": i.level, "fromlist": i.fromlist,
+                   "names": i.names, "line": i.line})
+        })
+        .collect();
+    let chains: Vec<Value> = s
+        .attribute_chains
+        .iter()
+        .map(|a| json!({"code": a.code, "chain": a.chain, "line": a.line}))
+        .collect();
+    let dynamic: Vec<Value> = s
+        .dynamic
+        .iter()
+        .map(|d| {
+            json!({"code": d.code, "kind": format!("{:?}", d.kind).to_lowercase(),
+                   "callee": d.callee, "target": d.target, "line": d.line})
+        })
+        .collect();
+    let nested: Vec<Value> = s
+        .nested
+        .iter()
+        .map(|n| json!({"qualname": n.qualname, "path": n.path, "name": n.name, "firstlineno": n.firstlineno}))
+        .collect();
+    let closures: Vec<Value> = s
+        .closures
+        .iter()
+        .map(|c| {
+            let caps: Vec<Value> = c
+                .captures
+                .iter()
+                .map(|x| json!({"name": x.name, "from_enclosing_cell": x.from_enclosing_cell}))
+                .collect();
+            json!({"code": c.code, "enclosing": c.enclosing, "captures": caps})
+        })
+        .collect();
+    json!({
+        "globals_read": s.globals_read,
+        "globals_written": s.globals_written,
+        "module_aliases": s.module_aliases,
+        "attribute_chains": chains,
+        "imports": imports,
+        "calls": calls,
+        "strings": s.strings,
+        "bytes": s.bytes.iter().map(|b| hex(b)).collect::<Vec<_>>(),
+        "nested": nested,
+        "dynamic": dynamic,
+        "closures": closures,
+        "malformed_instructions": s.malformed_instructions,
+    })
+}
