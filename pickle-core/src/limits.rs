@@ -9,9 +9,9 @@ pub struct Limits {
     pub max_stack: usize,
     /// Maximum number of memo entries.
     pub max_memo_entries: usize,
-    /// Largest memo key accepted by `PUT`/`BINPUT`/`LONG_BINPUT`. CPython's C unpickler sizes
-    /// an array from the key and fails with `MemoryError` on huge keys (0xFFFFFFFF); keys up to
-    /// this value are stored in a hash map.
+    /// Largest memo key accepted by `PUT`/`BINPUT`/`LONG_BINPUT` (large keys go to a hash map,
+    /// never size an array). CPython's C unpickler fails with `MemoryError` on huge keys such as
+    /// 0xFFFFFFFF; `Environment::BareCPython` with C strictness emulates that above 2^30.
     pub max_memo_key: u64,
     /// Maximum number of graph nodes.
     pub max_nodes: usize,
@@ -36,7 +36,7 @@ impl Default for Limits {
         Limits {
             max_stack: 1 << 26,
             max_memo_entries: 1 << 28,
-            max_memo_key: (1 << 31) - 1,
+            max_memo_key: u64::MAX,
             max_nodes: 1 << 31,
             max_data_bytes: usize::MAX,
             max_frame_size: u64::MAX >> 1,

@@ -709,7 +709,14 @@ impl<'d> Machine<'d, '_> {
 
     fn memo_put(&mut self, key: u64) -> Result<()> {
         let top = self.top()?;
-        if key > self.loader.options.limits.max_memo_key {
+        // CPython's C unpickler sizes its memo array from the key and fails with MemoryError
+        // on huge keys; emulate that (at 2^30) when emulating a bare C unpickler.
+        let c_limit = if self.bare() && !self.strict() {
+            1 << 30
+        } else {
+            u64::MAX
+        };
+        if key > self.loader.options.limits.max_memo_key || key > c_limit {
             return Err(self.err(ErrorKind::MemoTooLarge(key)));
         }
         if self.loader.memo.len >= self.loader.options.limits.max_memo_entries
@@ -1490,8 +1497,9 @@ impl<'d> Machine<'d, '_> {
                                 |i| matches!(self.kind(i), NodeKind::Dict(v) if v.is_empty()),
                             )
                         };
-                        if !is_none(dict_state) || !(is_none(slot_state) || empty_dict(slot_state))
-                        {
+                        // The pure-Python unpickler skips falsy states (`if state:`).
+                        let dict_ok = is_none(dict_state) || (strict && empty_dict(dict_state));
+                        if !dict_ok || !(is_none(slot_state) || empty_dict(slot_state)) {
                             return Err(self.err(type_error(
                                 "AttributeError",
                                 format!(
