@@ -31,6 +31,8 @@ mod compat;
 mod encode;
 mod output;
 mod save;
+#[cfg(feature = "serde")]
+pub mod serde;
 mod value;
 
 pub use value::{value_to_graph, Value};
