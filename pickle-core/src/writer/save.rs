@@ -271,12 +271,11 @@ impl<'g> Saver<'g> {
     /// A global CPython would write for one of its own types (`builtins.set`, ...): named with
     /// Python 2 names below protocol 3 (`fix_imports`), shared by name.
     fn builtin_global(&mut self, module: &str, name: &str) -> Ref {
-        let module = if self.proto < 3 && module == "builtins" {
-            "__builtin__"
+        let key = if self.proto < 3 {
+            super::compat::reverse_name(module, name)
         } else {
-            module
+            (module.to_string(), name.to_string())
         };
-        let key = (module.to_string(), name.to_string());
         if let Some(&i) = self.globals.get(&key) {
             return Ref::Virt(i);
         }
