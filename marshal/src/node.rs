@@ -103,24 +103,46 @@ impl StrKind {
     }
 }
 
-/// The digits of a `l` (LONG) object, kept as read (base 2**15, least significant first).
+/// The digits of a `l` (LONG) object, kept as read: the signed 4-byte digit count, then the
+/// digits (base 2**15, least significant first, 2 bytes each). Validated by the reader: each
+/// digit < 2**15, the top one non-zero.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LongDigits<'a> {
-    /// Whether the count was negative (the number is negative).
-    pub negative: bool,
-    /// The digits as raw little-endian `u16` pairs (validated: each < 2**15, top one non-zero).
-    pub raw: &'a [u8],
+    /// The payload after the type byte: count (i32 LE) and digits.
+    raw: &'a [u8],
 }
 
 impl<'a> LongDigits<'a> {
+    /// Views a payload (count then digits) as validated by the reader. Returns `None` when
+    /// the count does not match the number of digit bytes.
+    pub fn new(raw: &'a [u8]) -> Option<LongDigits<'a>> {
+        let n = i32::from_le_bytes(raw.get(..4)?.try_into().ok()?);
+        (raw.len() - 4 == n.unsigned_abs() as usize * 2).then_some(LongDigits { raw })
+    }
+
+    /// The payload as written (count and digits).
+    pub fn raw(&self) -> &'a [u8] {
+        self.raw
+    }
+
+    /// Whether the number is negative (the count was negative).
+    pub fn negative(&self) -> bool {
+        self.raw[3] & 0x80 != 0
+    }
+
+    /// The digit bytes (2 per digit, little-endian).
+    pub fn digit_bytes(&self) -> &'a [u8] {
+        &self.raw[4..]
+    }
+
     /// Number of 15-bit digits.
     pub fn digit_count(&self) -> usize {
-        self.raw.len() / 2
+        (self.raw.len() - 4) / 2
     }
 
     /// The digits, least significant first.
     pub fn digits(&self) -> impl DoubleEndedIterator<Item = u16> + ExactSizeIterator + 'a {
-        self.raw
+        self.raw[4..]
             .chunks_exact(2)
             .map(|c| u16::from_le_bytes([c[0], c[1]]))
     }
@@ -131,9 +153,9 @@ impl<'a> LongDigits<'a> {
         for d in self.digits().rev() {
             magnitude = (magnitude << 15u32) + num_bigint::BigUint::from(d);
         }
-        let sign = if self.raw.is_empty() {
+        let sign = if self.digit_count() == 0 {
             Sign::NoSign
-        } else if self.negative {
+        } else if self.negative() {
             Sign::Minus
         } else {
             Sign::Plus
@@ -150,7 +172,7 @@ impl<'a> LongDigits<'a> {
         for d in self.digits().rev() {
             m = (m << 15) | i128::from(d);
         }
-        let v = if self.negative { -m } else { m };
+        let v = if self.negative() { -m } else { m };
         i64::try_from(v).ok()
     }
 }
@@ -188,12 +210,12 @@ pub enum Value<'a> {
         /// Imaginary part.
         im: f64,
     },
-    /// `x`: complex as two length-prefixed ASCII texts (real, imaginary), as written.
+    /// `x`: complex as two length-prefixed ASCII texts (real, imaginary), as written. Kept as
+    /// the raw payload (length byte, text, length byte, text) so nodes stay small; see
+    /// [`Value::complex_text_parts`].
     ComplexText {
-        /// Real part text.
-        re: &'a [u8],
-        /// Imaginary part text.
-        im: &'a [u8],
+        /// The payload after the type byte.
+        raw: &'a [u8],
     },
     /// `s` in Python 3: `bytes` (also `co_code` and the other byte tables).
     Bytes(&'a [u8]),
@@ -392,15 +414,40 @@ impl<'a> Value<'a> {
         }
     }
 
+    /// The real and imaginary texts of a `ComplexText` value.
+    pub fn complex_text_parts(&self) -> Option<(&'a [u8], &'a [u8])> {
+        let Value::ComplexText { raw } = *self else {
+            return None;
+        };
+        let (&n1, rest) = raw.split_first()?;
+        let re = rest.get(..n1 as usize)?;
+        let (&n2, rest) = rest.get(n1 as usize..)?.split_first()?;
+        let im = rest.get(..n2 as usize)?;
+        Some((re, im))
+    }
+
     /// A complex value (binary or text) as `(real, imag)`.
     pub fn as_complex(&self) -> Option<(f64, f64)> {
         match *self {
             Value::Complex { re, im } => Some((re, im)),
-            Value::ComplexText { re, im } => Some((
-                crate::text::parse_float_text(re)?,
-                crate::text::parse_float_text(im)?,
-            )),
+            Value::ComplexText { .. } => {
+                let (re, im) = self.complex_text_parts()?;
+                Some((
+                    crate::text::parse_float_text(re)?,
+                    crate::text::parse_float_text(im)?,
+                ))
+            }
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// Nodes are the reader's main memory traffic: keep them at 32 bytes.
+    #[test]
+    fn node_is_compact() {
+        assert!(std::mem::size_of::<super::Value<'_>>() <= 24);
+        assert!(std::mem::size_of::<super::Node<'_>>() <= 32);
     }
 }

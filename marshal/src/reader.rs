@@ -134,13 +134,13 @@ impl<'a, 'o> Reader<'a, 'o> {
             options,
             nodes: Vec::with_capacity((remaining / 6).min(1 << 20)),
             children: Vec::with_capacity((remaining / 8).min(1 << 20)),
-            codes: Vec::new(),
+            codes: Vec::with_capacity((remaining / 512).min(1 << 14)),
             refs: Vec::with_capacity((remaining / 16).min(1 << 18)),
             ref_ready: Vec::with_capacity((remaining / 16).min(1 << 18)),
             interned: Vec::new(),
-            frames: Vec::new(),
-            work: Vec::new(),
-            code_ints: Vec::new(),
+            frames: Vec::with_capacity(32),
+            work: Vec::with_capacity(256),
+            code_ints: Vec::with_capacity(64),
             py2: version.is_py2(),
             v34: version.at_least(3, 4),
             slices: version.at_least(3, 14),
@@ -376,9 +376,11 @@ impl<'a, 'o> Reader<'a, 'o> {
                 self.leaf(Value::FloatText(t), flag, offset)
             }
             b'x' => {
-                let re = self.float_text("text complex (real part)")?;
-                let im = self.float_text("text complex (imaginary part)")?;
-                self.leaf(Value::ComplexText { re, im }, flag, offset)
+                let start = self.pos;
+                self.float_text("text complex (real part)")?;
+                self.float_text("text complex (imaginary part)")?;
+                let raw = &self.data[start..self.pos];
+                self.leaf(Value::ComplexText { raw }, flag, offset)
             }
             b's' => {
                 let n = self.length("string length", 1)?;
@@ -636,14 +638,8 @@ impl<'a, 'o> Reader<'a, 'o> {
                 ErrorKind::UnnormalizedLong,
             ));
         }
-        self.leaf(
-            Value::Long(LongDigits {
-                negative: n < 0,
-                raw,
-            }),
-            flag,
-            offset,
-        )
+        let digits = LongDigits::new(&self.data[at..self.pos]).expect("count matches digits");
+        self.leaf(Value::Long(digits), flag, offset)
     }
 
     /// A NULL type code: a dict terminator, a (Py3: dict-ending) dict value, or an error.
@@ -789,7 +785,21 @@ impl<'a, 'o> Reader<'a, 'o> {
     fn run(&mut self) -> Result<NodeId> {
         loop {
             let done = match self.read_one()? {
-                Step::Done(id) => Some(id),
+                Step::Done(id) => {
+                    // Fast path: an item of a sequence that is not its last.
+                    if let Some(Frame {
+                        kind: FrameKind::Seq { remaining },
+                        ..
+                    }) = self.frames.last_mut()
+                    {
+                        if *remaining > 1 {
+                            *remaining -= 1;
+                            self.work.push(id);
+                            continue;
+                        }
+                    }
+                    Some(id)
+                }
                 Step::Opened => None,
             };
             if let Some(root) = self.settle(done)? {

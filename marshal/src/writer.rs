@@ -54,12 +54,7 @@ fn write_node(stream: &Stream<'_>, id: NodeId, out: &mut Vec<u8>, tasks: &mut Ve
         | Value::Ellipsis => {}
         Value::Int(v) => out.extend_from_slice(&v.to_le_bytes()),
         Value::Int64(v) => out.extend_from_slice(&v.to_le_bytes()),
-        Value::Long(d) => {
-            let n = d.digit_count() as i32;
-            let n = if d.negative { -n } else { n };
-            out.extend_from_slice(&n.to_le_bytes());
-            out.extend_from_slice(d.raw);
-        }
+        Value::Long(d) => out.extend_from_slice(d.raw()),
         Value::Float(v) => out.extend_from_slice(&v.to_le_bytes()),
         Value::FloatText(t) => {
             out.push(t.len() as u8);
@@ -69,12 +64,7 @@ fn write_node(stream: &Stream<'_>, id: NodeId, out: &mut Vec<u8>, tasks: &mut Ve
             out.extend_from_slice(&re.to_le_bytes());
             out.extend_from_slice(&im.to_le_bytes());
         }
-        Value::ComplexText { re, im } => {
-            out.push(re.len() as u8);
-            out.extend_from_slice(re);
-            out.push(im.len() as u8);
-            out.extend_from_slice(im);
-        }
+        Value::ComplexText { raw } => out.extend_from_slice(raw),
         Value::Bytes(data) | Value::Py2Str { data, .. } => {
             put_len(out, data.len());
             out.extend_from_slice(data);

@@ -44,7 +44,7 @@ fn negative_big_ints() {
             assert_eq!(v.as_bigint(), Some(expected.clone()), "{label} {expr}");
             assert!(expected < BigInt::from(0));
             if let Value::Long(d) = v {
-                assert!(d.negative);
+                assert!(d.negative());
             }
             assert_eq!(s.write(), bytes);
         }
