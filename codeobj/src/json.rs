@@ -250,3 +250,181 @@ pub fn summary_view(s: &crate::summary::CodeSummary) -> Value {
         "malformed_instructions": s.malformed_instructions,
     })
 }
+
+/// One difference between our decoding and a `dis` record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DisMismatch {
+    /// What differs (`"argval"`, `"co_lines"`, `"dis text"`, ...).
+    pub what: &'static str,
+    /// Where (`@offset` for instructions) and the two values.
+    pub detail: String,
+}
+
+fn first_line_diff(got: &str, want: &str) -> String {
+    for (i, (g, w)) in got.split('\n').zip(want.split('\n')).enumerate() {
+        if g != w {
+            return format!("line {}: got {g:?} want {w:?}", i + 1);
+        }
+    }
+    format!(
+        "line counts differ: got {} want {}",
+        got.split('\n').count(),
+        want.split('\n').count()
+    )
+}
+
+/// Compares one code object with a record of what CPython's `dis` says about it, in the
+/// format of the `<name>.dis.json` fixtures (`instructions` with `offset`, `opname`, `arg`,
+/// `argval`, `argrepr`, `starts_line`, `line_number` (3.13+), `is_jump_target`;
+/// `findlinestarts`, `co_lines`, `co_positions`, `exception_table`, `text`; keys that are
+/// absent are not compared). `path` is the code object's PATH. Returns the differences.
+pub fn compare_with_dis(code: &Code<'_>, path: &str, record: &Value) -> Vec<DisMismatch> {
+    let mut out = Vec::new();
+    let mut check = |what: &'static str, at: String, got: Value, want: &Value| {
+        if &got != want {
+            out.push(DisMismatch {
+                what,
+                detail: match (&got, want) {
+                    (Value::String(g), Value::String(w)) if what == "dis text" => {
+                        first_line_diff(g, w)
+                    }
+                    _ => format!("{at} got {got} want {want}"),
+                },
+            });
+        }
+    };
+    let v313 = code.version() >= (3, 13);
+    let labels = crate::disasm::jump_targets(code, false);
+    if let Some(Value::Array(want_ins)) = record.get("instructions") {
+        let got: Vec<_> = InstructionLines::new(code).collect();
+        check(
+            "instruction count",
+            String::new(),
+            json!(got.len()),
+            &json!(want_ins.len()),
+        );
+        for ((ins, li), want) in got.iter().zip(want_ins) {
+            let at = format!("@{}", ins.offset);
+            let mut field = |what: &'static str, got: Value| {
+                if let Some(w) = want.get(what) {
+                    check(what, at.clone(), got, w);
+                }
+            };
+            field("offset", json!(ins.offset));
+            field("opname", json!(ins.opname));
+            field("arg", json!(ins.arg));
+            field("argval", argval_view(ins, path));
+            field("is_jump_target", json!(li.is_jump_target));
+            if v313 {
+                field("starts_line", json!(li.starts_line.is_some()));
+                field("line_number", json!(li.line));
+            } else {
+                field("starts_line", json!(li.starts_line.flatten()));
+            }
+            field(
+                "argrepr",
+                json!(crate::disasm::argrepr(ins, code, Some(&labels))),
+            );
+        }
+    }
+    let at = String::new();
+    if let Some(want) = record.get("findlinestarts") {
+        let got: Vec<Value> = code
+            .line_starts()
+            .map(|v| v.iter().map(|(o, l)| json!([o, l])).collect())
+            .unwrap_or_default();
+        check("findlinestarts", at.clone(), json!(got), want);
+    }
+    if let Some(want) = record.get("co_lines") {
+        let got: Vec<Value> = code
+            .lines()
+            .map(|v| v.iter().map(|r| json!([r.start, r.end, r.line])).collect())
+            .unwrap_or_default();
+        check("co_lines", at.clone(), json!(got), want);
+    }
+    if let Some(want) = record.get("co_positions") {
+        let got: Vec<Value> = code
+            .positions()
+            .map(|v| {
+                v.iter()
+                    .map(|p| json!([p.line, p.end_line, p.col, p.end_col]))
+                    .collect()
+            })
+            .unwrap_or_default();
+        check("co_positions", at.clone(), json!(got), want);
+    }
+    if let Some(want) = record.get("exception_table") {
+        let got: Vec<Value> = code
+            .exception_table()
+            .map(|v| {
+                v.iter()
+                    .map(|e| json!([e.start, e.end, e.target, e.depth, e.lasti]))
+                    .collect()
+            })
+            .unwrap_or_default();
+        check("exception_table", at.clone(), json!(got), want);
+    }
+    if let Some(want) = record.get("text") {
+        check(
+            "dis text",
+            at,
+            json!(crate::disasm::disassemble(code)),
+            want,
+        );
+    }
+    out
+}
+
+/// The code object at a PATH below `root`.
+pub fn code_at<'c, 'a>(root: &'c Code<'a>, path: &str) -> Option<&'c Code<'a>> {
+    let mut cur = root;
+    if path.is_empty() {
+        return Some(cur);
+    }
+    for part in path.split('/') {
+        let i: usize = part.parse().ok()?;
+        cur = cur.consts.get(i)?.as_code()?;
+    }
+    Some(cur)
+}
+
+/// Makes JSON written by Python readable by `serde_json`: `json.dumps` writes lone surrogates
+/// as `\\udXXX` escapes, which serde_json rejects; they become `\\ufffd` (U+FFFD, as
+/// [`json_text`] shows them), while proper surrogate pairs are kept.
+pub fn replace_lone_surrogate_escapes(text: &str) -> String {
+    let b = text.as_bytes();
+    let hex4 = |i: usize| -> Option<u32> { u32::from_str_radix(text.get(i..i + 4)?, 16).ok() };
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\' && i + 1 < b.len() {
+            if b[i + 1] == b'u' {
+                if let Some(u) = hex4(i + 2) {
+                    if (0xD800..0xDC00).contains(&u)
+                        && b.get(i + 6) == Some(&b'\\')
+                        && b.get(i + 7) == Some(&b'u')
+                        && hex4(i + 8).is_some_and(|l| (0xDC00..0xE000).contains(&l))
+                    {
+                        out.push_str(&text[i..i + 12]);
+                        i += 12;
+                        continue;
+                    }
+                    if (0xD800..0xE000).contains(&u) {
+                        out.push_str("\\ufffd");
+                        i += 6;
+                        continue;
+                    }
+                }
+            }
+            out.push_str(&text[i..i + 2]);
+            i += 2;
+            continue;
+        }
+        let Some(ch) = text[i..].chars().next() else {
+            break;
+        };
+        out.push(ch);
+        i += ch.len_utf8();
+    }
+    out
+}

@@ -116,7 +116,43 @@ fn hash(c: &Const<'_>, minor: u8) -> Option<i64> {
             Some(bytes_hash(&data, minor))
         }
         Const::Bytes(b) => Some(bytes_hash(b, minor)),
+        // 3.12 made hash(None) a constant (it was the object's address before).
+        Const::None if minor >= 12 => Some(0xFCA8_6420),
+        Const::Tuple(items) => tuple_hash(items, minor),
         _ => None,
+    }
+}
+
+/// `hash(tuple)`: xxHash-style from 3.8, the older multiply-xor scheme before.
+fn tuple_hash(items: &[Const<'_>], minor: u8) -> Option<i64> {
+    if minor >= 8 {
+        const P1: u64 = 11_400_714_785_074_694_791;
+        const P2: u64 = 14_029_467_366_897_019_727;
+        const P5: u64 = 2_870_177_450_012_600_261;
+        let mut acc: u64 = P5;
+        for it in items {
+            let lane = hash(it, minor)? as u64;
+            acc = acc.wrapping_add(lane.wrapping_mul(P2));
+            acc = acc.rotate_left(31);
+            acc = acc.wrapping_mul(P1);
+        }
+        acc = acc.wrapping_add((items.len() as u64) ^ (P5 ^ 3_527_539));
+        if acc == u64::MAX {
+            return Some(1_546_275_796);
+        }
+        Some(acc as i64)
+    } else {
+        let mut x: u64 = 0x0034_5678;
+        let mut mult: u64 = 1_000_003;
+        let mut len = items.len() as u64;
+        for it in items {
+            len -= 1;
+            let y = hash(it, minor)? as u64;
+            x = (x ^ y).wrapping_mul(mult);
+            mult = mult.wrapping_add(82_520 + len + len);
+        }
+        x = x.wrapping_add(97_531);
+        Some(fix(x as i64))
     }
 }
 
@@ -200,6 +236,11 @@ mod tests {
         assert_eq!(float_hash(5.0), Some(5));
         assert_eq!(int_hash(-1), -2);
         assert_eq!(int_hash(1 << 61), 1);
+        // hash((1, 2)) == -3550055125485641917 (3.8+); hash(()) == 5740354900026072187.
+        let t = [Const::Int(1), Const::Int(2)];
+        assert_eq!(tuple_hash(&t, 12), Some(-3_550_055_125_485_641_917));
+        assert_eq!(tuple_hash(&[], 12), Some(5_740_354_900_026_072_187));
+        assert_eq!(tuple_hash(&t, 7), Some(3_713_081_631_934_410_656));
     }
 
     #[test]

@@ -1,0 +1,98 @@
+//! Live: every code object of (a sample of) each installed interpreter's standard library
+//! decodes exactly as that interpreter's `dis` says: instructions (offset, opname, arg,
+//! argval, argrepr, starts_line, line_number, is_jump_target), `findlinestarts`, `co_lines()`,
+//! `co_positions()` and the exception table. One file in 80 by default; set
+//! `BRINE_STDLIB_EVERY=1` for the whole library. Skipped without interpreters.
+
+use std::collections::BTreeMap;
+
+use brine_codeobj::json::{code_at, compare_with_dis, replace_lone_surrogate_escapes};
+use brine_codeobj::{Code, FromMarshalOptions};
+use brine_marshal::{read, PyVersion, ReadOptions};
+use brine_tests::{interpreters, skip_live, workspace_root};
+use serde_json::Value;
+
+fn hex_decode(s: &str) -> Vec<u8> {
+    (0..s.len() / 2)
+        .map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).unwrap())
+        .collect()
+}
+
+#[test]
+fn stdlib_matches_dis() {
+    let interps = interpreters();
+    if interps.is_empty() {
+        skip_live("stdlib_matches_dis", "no CPython found");
+        return;
+    }
+    let every: usize = std::env::var("BRINE_STDLIB_EVERY")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(80);
+    let script = workspace_root().join("xtask/py/opcodes_stdlib.py");
+    let mut total_bad = 0usize;
+    for interp in &interps {
+        let out = std::env::temp_dir().join(format!(
+            "brine-codeobj-stdlib-{}-{}.jsonl",
+            interp.label(),
+            std::process::id()
+        ));
+        let status = interp
+            .command()
+            .arg(&script)
+            .arg("dis")
+            .arg(&out)
+            .arg(every.to_string())
+            .status()
+            .expect("run interpreter");
+        assert!(status.success(), "{} failed", interp.full_version);
+        let text = std::fs::read_to_string(&out).unwrap();
+        let _ = std::fs::remove_file(&out);
+        let version: PyVersion = interp.label().parse().unwrap();
+        let patch = interp
+            .full_version
+            .split('.')
+            .nth(2)
+            .and_then(|p| p.parse().ok());
+        let (mut files, mut codes, mut instructions) = (0usize, 0usize, 0usize);
+        let mut counts: BTreeMap<&'static str, usize> = BTreeMap::new();
+        let mut examples: Vec<String> = Vec::new();
+        for line in text.lines() {
+            let record: Value =
+                serde_json::from_str(&replace_lone_surrogate_escapes(line)).unwrap();
+            let file = record["file"].as_str().unwrap_or("?").to_string();
+            let data = hex_decode(record["marshal"].as_str().unwrap());
+            let stream = read(&data, &ReadOptions::new(version))
+                .unwrap_or_else(|e| panic!("{file}: marshal: {e}"));
+            let options = FromMarshalOptions {
+                patch,
+                ..Default::default()
+            };
+            let root =
+                Code::from_stream(&stream, options).unwrap_or_else(|e| panic!("{file}: {e}"));
+            files += 1;
+            for entry in record["code_objects"].as_array().unwrap() {
+                let path = entry["path"].as_str().unwrap();
+                let code = code_at(&root, path).expect("code object path");
+                codes += 1;
+                instructions += entry["instructions"].as_array().map_or(0, Vec::len);
+                for m in compare_with_dis(code, path, entry) {
+                    *counts.entry(m.what).or_default() += 1;
+                    if examples.len() < 10 {
+                        examples.push(format!("{file}:{path} {}: {}", m.what, m.detail));
+                    }
+                }
+            }
+        }
+        let bad: usize = counts.values().sum();
+        total_bad += bad;
+        println!(
+            "stdlib {} (every {every}th file): {files} files, {codes} code objects, {instructions} instructions, {bad} mismatches {counts:?}",
+            interp.full_version
+        );
+        for e in &examples {
+            println!("  e.g. {e}");
+        }
+    }
+    assert_eq!(total_bad, 0, "mismatches against dis (see output)");
+}
