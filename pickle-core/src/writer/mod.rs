@@ -61,6 +61,14 @@ pub enum Profile {
     /// CPython 3.6's pure-Python pickler: the protocol-0 quirks of [`Profile::CPython36C`],
     /// the framing and batching of [`Profile::CPythonPy`] apart from small frames.
     CPython36Py,
+    /// Replay the opcode choices recorded while loading (the graph must come from
+    /// [`loads_with`](crate::loads_with) with
+    /// [`LoadOptions::record_steps`](crate::LoadOptions::record_steps)): which objects were
+    /// memoized and under which keys, how container items were batched, the text of `INT`,
+    /// `LONG`, `FLOAT`, `STRING` and `UNICODE` arguments, and each scalar's opcode. This is how
+    /// pickles written by Python 2's `cPickle` (which memoizes by reference count) and
+    /// `pickle.py` are reproduced. Framing follows CPython 3.7+'s rules.
+    Recorded,
 }
 
 impl Profile {
@@ -128,6 +136,11 @@ pub fn write_graph(
     if opts.protocol > 5 {
         return Err(WriteError::Protocol(opts.protocol));
     }
+    if opts.profile == Profile::Recorded && graph.steps.is_empty() {
+        return Err(WriteError::Unsupported(
+            "Profile::Recorded needs a graph loaded with LoadOptions::record_steps".into(),
+        ));
+    }
     save::Saver::new(graph, opts).dump(root)
 }
 
@@ -148,7 +161,8 @@ pub fn source_protocol(graph: &Graph) -> u8 {
 }
 
 /// Re-writes the first pickle of a graph read from CPython bytes, trying every [`Profile`]
-/// (the C pickler's choices first); returns the bytes of the first profile
+/// (the C pickler's choices first, [`Profile::Recorded`] last when the graph has recorded
+/// steps); returns the bytes of the first profile
 /// that reproduces `original`, or the C profile's bytes if none does.
 pub fn reemit(graph: &Graph, original: &[u8]) -> Result<(Vec<u8>, Option<Profile>), WriteError> {
     let root = graph
@@ -160,7 +174,8 @@ pub fn reemit(graph: &Graph, original: &[u8]) -> Result<(Vec<u8>, Option<Profile
     let end = graph.pickles[0].end as usize;
     let original = &original[..end.min(original.len())];
     let mut first = None;
-    for profile in Profile::ALL {
+    let recorded = (!graph.steps.is_empty()).then_some(Profile::Recorded);
+    for profile in Profile::ALL.into_iter().chain(recorded) {
         let opts = WriteOptions {
             protocol,
             profile,

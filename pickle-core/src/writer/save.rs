@@ -15,7 +15,7 @@ use super::output::Output;
 use super::{Profile, WriteError, WriteOptions};
 use crate::graph::{CallKind, Graph, Mutation, NodeId, NodeKind};
 use crate::pystr::PyStr;
-use crate::Opcode;
+use crate::{ArgKind, Opcode};
 use hashbrown::HashMap;
 use num_bigint::BigInt;
 
@@ -61,8 +61,9 @@ pub(crate) struct Saver<'g> {
     profile: Profile,
     max_depth: usize,
     out: Output,
-    memo: HashMap<Ref, u32>,
-    memo_len: u32,
+    memo: HashMap<Ref, u64>,
+    memo_len: u64,
+    rec: Option<Recorded>,
     virts: Vec<Virt>,
     globals: HashMap<(String, String), u32>,
     module_strs: HashMap<String, u32>,
@@ -88,6 +89,7 @@ impl<'g> Saver<'g> {
             ),
             memo: HashMap::new(),
             memo_len: 0,
+            rec: (opts.profile == Profile::Recorded).then(|| Recorded::new(graph)),
             virts: Vec::new(),
             globals: HashMap::new(),
             module_strs: HashMap::new(),
@@ -105,7 +107,7 @@ impl<'g> Saver<'g> {
         if self.proto >= 2 {
             self.out.write(&[Opcode::Proto.byte(), self.proto]);
         }
-        if self.proto >= 4 {
+        if self.proto >= 4 && self.rec.is_none() {
             self.out.start_framing();
         }
         self.tasks.push(Task::Save(Ref::Node(root), 0));
@@ -113,7 +115,11 @@ impl<'g> Saver<'g> {
             self.run(task)?;
         }
         self.out.byte(Opcode::Stop.byte());
-        Ok(self.out.finish())
+        let bytes = self.out.finish();
+        Ok(match self.rec {
+            Some(_) => insert_recorded_frames(bytes, &self.graph.frames),
+            None => bytes,
+        })
     }
 
     fn run(&mut self, task: Task) -> Result<(), WriteError> {
@@ -227,34 +233,50 @@ impl<'g> Saver<'g> {
     // ---- memo -------------------------------------------------------------------------------
 
     fn memoize(&mut self, r: Ref) {
+        if let (Some(rec), Ref::Node(id)) = (&self.rec, r) {
+            // Replay the source: memoize only what it memoized, under its key and opcode.
+            if let Some(&(op, key)) = rec.puts.get(&id) {
+                self.memo.insert(r, key);
+                match op {
+                    Opcode::Put => self.out.write(format!("p{key}\n").as_bytes()),
+                    Opcode::Binput => self.out.write(&[op.byte(), key as u8]),
+                    Opcode::LongBinput => {
+                        self.out.byte(op.byte());
+                        self.out.write(&(key as u32).to_le_bytes());
+                    }
+                    _ => self.out.byte(Opcode::Memoize.byte()),
+                }
+            }
+            return;
+        }
         let key = self.memo_len;
         self.memo_len += 1;
         self.memo.insert(r, key);
         self.emit_put(key);
     }
 
-    fn emit_put(&mut self, key: u32) {
+    fn emit_put(&mut self, key: u64) {
         if self.proto >= 4 {
             self.out.byte(Opcode::Memoize.byte());
-        } else if self.proto >= 1 {
+        } else if self.proto >= 1 && key <= u32::MAX as u64 {
             if key < 256 {
                 self.out.write(&[Opcode::Binput.byte(), key as u8]);
             } else {
                 self.out.byte(Opcode::LongBinput.byte());
-                self.out.write(&key.to_le_bytes());
+                self.out.write(&(key as u32).to_le_bytes());
             }
         } else {
             self.out.write(format!("p{key}\n").as_bytes());
         }
     }
 
-    fn emit_get(&mut self, key: u32) {
-        if self.proto >= 1 {
+    fn emit_get(&mut self, key: u64) {
+        if self.proto >= 1 && key <= u32::MAX as u64 {
             if key < 256 {
                 self.out.write(&[Opcode::Binget.byte(), key as u8]);
             } else {
                 self.out.byte(Opcode::LongBinget.byte());
-                self.out.write(&key.to_le_bytes());
+                self.out.write(&(key as u32).to_le_bytes());
             }
         } else {
             self.out.write(format!("g{key}\n").as_bytes());
@@ -370,6 +392,9 @@ impl<'g> Saver<'g> {
         if self.mutations.contains_key(&id) && !matches!(g.kind(id), NodeKind::Object(_)) {
             // Runs after everything the kind-specific code below pushes.
             self.tasks.push(Task::Mutations(id, d));
+        }
+        if self.rec.is_some() && self.save_recorded(id, depth)? {
+            return Ok(());
         }
         match &g.node(id).kind {
             NodeKind::None => self.out.byte(Opcode::None.byte()),
@@ -860,4 +885,265 @@ impl Saver<'_> {
         self.memoize(r);
         Ok(())
     }
+}
+
+/// The source's opcode choices, from [`Graph::steps`], for [`Profile::Recorded`].
+struct Recorded {
+    /// First memo store of each node: opcode and key.
+    puts: HashMap<NodeId, (Opcode, u64)>,
+    /// Item-adding opcodes applied to each list, dict or set, in order, with their counts.
+    batches: HashMap<NodeId, Vec<(Opcode, u64)>>,
+    /// The raw text argument of the opcode that made a node (INT, LONG, FLOAT, STRING, ...).
+    raw: HashMap<NodeId, crate::graph::Span>,
+}
+
+impl Recorded {
+    fn new(graph: &Graph) -> Recorded {
+        let mut rec = Recorded {
+            puts: HashMap::new(),
+            batches: HashMap::new(),
+            raw: HashMap::new(),
+        };
+        for step in &graph.steps {
+            let Some(node) = step.node else { continue };
+            match step.op {
+                Opcode::Put | Opcode::Binput | Opcode::LongBinput | Opcode::Memoize => {
+                    rec.puts.entry(node).or_insert((step.op, step.arg));
+                }
+                Opcode::Append
+                | Opcode::Appends
+                | Opcode::Setitem
+                | Opcode::Setitems
+                | Opcode::Additems => {
+                    if matches!(
+                        graph.kind(node),
+                        NodeKind::List(_) | NodeKind::Dict(_) | NodeKind::Set(_)
+                    ) {
+                        rec.batches
+                            .entry(node)
+                            .or_default()
+                            .push((step.op, step.arg));
+                    }
+                }
+                _ => {
+                    if let Some(span) = step.raw {
+                        rec.raw.entry(node).or_insert(span);
+                    }
+                }
+            }
+        }
+        rec
+    }
+}
+
+impl Saver<'_> {
+    /// Writes node `id` with the opcodes the source used for it ([`Profile::Recorded`]).
+    /// Returns false for kinds the generic code handles the same way (calls, buffers, ...).
+    fn save_recorded(&mut self, id: NodeId, depth: usize) -> Result<bool, WriteError> {
+        let g = self.graph;
+        let node = g.node(id);
+        let r = Ref::Node(id);
+        let d = depth + 1;
+        let Some(rec) = &self.rec else {
+            return Ok(false);
+        };
+        let raw = rec.raw.get(&id).map(|s| g.bytes_of(*s));
+        let line = |out: &mut Output, op: Opcode, text: &[u8]| {
+            out.byte(op.byte());
+            out.write(text);
+            out.byte(b'\n');
+        };
+        match (&node.kind, node.op) {
+            (
+                NodeKind::Bool(_) | NodeKind::Int(_) | NodeKind::BigInt(_),
+                op @ (Opcode::Int | Opcode::Long),
+            )
+            | (NodeKind::Float(_), op @ Opcode::Float) => {
+                let Some(text) = raw else { return Ok(false) };
+                line(&mut self.out, op, text);
+            }
+            (NodeKind::Int(v), Opcode::Binint1) if (0..256).contains(v) => {
+                self.out.write(&[Opcode::Binint1.byte(), *v as u8]);
+            }
+            (NodeKind::Int(v), Opcode::Binint2) if (0..65536).contains(v) => {
+                self.out.byte(Opcode::Binint2.byte());
+                self.out.write(&(*v as u16).to_le_bytes());
+            }
+            (NodeKind::Int(v), Opcode::Binint) if i32::try_from(*v).is_ok() => {
+                self.out.byte(Opcode::Binint.byte());
+                self.out.write(&(*v as i32).to_le_bytes());
+            }
+            (NodeKind::Int(_) | NodeKind::BigInt(_), op @ (Opcode::Long1 | Opcode::Long4)) => {
+                let v = g.as_bigint(id).unwrap_or_default();
+                let bytes = long_bytes(&v);
+                if op == Opcode::Long1 && bytes.len() < 256 {
+                    self.out.write(&[op.byte(), bytes.len() as u8]);
+                } else {
+                    self.out.byte(Opcode::Long4.byte());
+                    self.out.write(&(bytes.len() as i32).to_le_bytes());
+                }
+                self.out.write(&bytes);
+            }
+            (NodeKind::Str(_), Opcode::Unicode) | (NodeKind::Py2Str(_), Opcode::String) => {
+                let Some(text) = raw else { return Ok(false) };
+                line(&mut self.out, node.op, text);
+                self.memoize(r);
+            }
+            (
+                NodeKind::Str(s)
+                | NodeKind::Bytes(s)
+                | NodeKind::Py2Str(s)
+                | NodeKind::ByteArray(s),
+                op,
+            ) => {
+                let bytes = g.bytes_of(*s);
+                let n = bytes.len() as u64;
+                let mut header = vec![op.byte()];
+                match op.arg_kind() {
+                    Some(ArgKind::Unicodestring1 | ArgKind::Bytes1 | ArgKind::String1)
+                        if n < 256 =>
+                    {
+                        header.push(n as u8)
+                    }
+                    Some(ArgKind::Unicodestring4 | ArgKind::Bytes4 | ArgKind::String4)
+                        if n <= u32::MAX as u64 =>
+                    {
+                        header.extend_from_slice(&(n as u32).to_le_bytes())
+                    }
+                    Some(ArgKind::Unicodestring8 | ArgKind::Bytes8 | ArgKind::Bytearray8) => {
+                        header.extend_from_slice(&n.to_le_bytes())
+                    }
+                    _ => return Ok(false),
+                }
+                self.out.write_large(&header, bytes);
+                self.memoize(r);
+            }
+            (NodeKind::Tuple(items), Opcode::EmptyTuple) if items.is_empty() => {
+                self.out.byte(Opcode::EmptyTuple.byte());
+            }
+            (
+                NodeKind::Tuple(items),
+                op @ (Opcode::Tuple | Opcode::Tuple1 | Opcode::Tuple2 | Opcode::Tuple3),
+            ) => {
+                let marked = op == Opcode::Tuple;
+                let mut seq = Vec::with_capacity(items.len() + 2);
+                if marked {
+                    seq.push(Task::Op(Opcode::Mark));
+                }
+                seq.extend(items.iter().map(|x| Task::Save(Ref::Node(*x), d)));
+                if items.is_empty() {
+                    seq.push(Task::Op(Opcode::Tuple));
+                } else {
+                    seq.push(Task::TupleEnd {
+                        r,
+                        n: items.len(),
+                        marked,
+                    });
+                }
+                self.push_seq(seq);
+            }
+            (NodeKind::List(items), op @ (Opcode::EmptyList | Opcode::List))
+            | (NodeKind::Set(items), op @ Opcode::EmptySet) => {
+                let items: Vec<Ref> = items.iter().map(|x| Ref::Node(*x)).collect();
+                let seq = self.replay_items(id, op, &items, 1, d);
+                self.push_seq(seq);
+            }
+            (NodeKind::Dict(pairs), op @ (Opcode::EmptyDict | Opcode::Dict)) => {
+                let flat: Vec<Ref> = pairs
+                    .iter()
+                    .flat_map(|(k, v)| [Ref::Node(*k), Ref::Node(*v)])
+                    .collect();
+                let seq = self.replay_items(id, op, &flat, 2, d);
+                self.push_seq(seq);
+            }
+            (NodeKind::Global(glob), Opcode::Global) => {
+                let mut text = vec![Opcode::Global.byte()];
+                text.extend_from_slice(glob.module.as_bytes());
+                text.push(b'\n');
+                text.extend_from_slice(glob.name.as_bytes());
+                text.push(b'\n');
+                self.out.write(&text);
+                self.memoize(r);
+            }
+            (NodeKind::Persistent { pid }, Opcode::Persid) => {
+                let Some(text) = g.as_str(*pid).map(|s| s.as_bytes()) else {
+                    return Ok(false);
+                };
+                line(&mut self.out, Opcode::Persid, text);
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// A container made by `op` (`EMPTY_LIST`, or `MARK ... LIST` holding its first items),
+    /// memoized as the source did, then filled with the batches the source used. `width` is 2
+    /// for dicts (flattened key/value pairs).
+    fn replay_items(
+        &self,
+        id: NodeId,
+        op: Opcode,
+        items: &[Ref],
+        width: usize,
+        d: usize,
+    ) -> Vec<Task> {
+        let r = Ref::Node(id);
+        let batches: &[(Opcode, u64)] = self
+            .rec
+            .as_ref()
+            .and_then(|rec| rec.batches.get(&id))
+            .map_or(&[], |v| v.as_slice());
+        let later: usize = batches.iter().map(|(_, n)| *n as usize * width).sum();
+        let initial = items.len().saturating_sub(later);
+        let mut seq = Vec::with_capacity(items.len() + 2 * batches.len() + 4);
+        if op.uses_mark() {
+            seq.push(Task::Op(Opcode::Mark));
+            seq.extend(items[..initial].iter().map(|x| Task::Save(*x, d)));
+        }
+        seq.push(Task::Op(op));
+        seq.push(Task::Memoize(r));
+        let mut pos = initial;
+        for &(bop, n) in batches {
+            let take = (n as usize * width).min(items.len() - pos);
+            let chunk = &items[pos..pos + take];
+            pos += take;
+            if bop.uses_mark() {
+                seq.push(Task::Op(Opcode::Mark));
+            }
+            seq.extend(chunk.iter().map(|x| Task::Save(*x, d)));
+            seq.push(Task::Op(bop));
+        }
+        if pos < items.len() {
+            // Items the recorded batches do not account for (not from a loaded stream).
+            seq.push(Task::Op(Opcode::Mark));
+            seq.extend(items[pos..].iter().map(|x| Task::Save(*x, d)));
+            seq.push(Task::Op(match op {
+                Opcode::EmptyDict | Opcode::Dict => Opcode::Setitems,
+                Opcode::EmptySet => Opcode::Additems,
+                _ => Opcode::Appends,
+            }));
+        }
+        seq
+    }
+}
+
+/// Puts the source's `FRAME` headers back into unframed output: the frame announced at source
+/// offset `o` (the `i`-th, counting from 0) starts at `o - 9 * i` in the unframed bytes.
+fn insert_recorded_frames(unframed: Vec<u8>, frames: &[(u64, u64)]) -> Vec<u8> {
+    if frames.is_empty() {
+        return unframed;
+    }
+    let mut out = Vec::with_capacity(unframed.len() + 9 * frames.len());
+    let mut pos = 0usize;
+    for (i, &(offset, len)) in frames.iter().enumerate() {
+        let at = (offset as usize)
+            .saturating_sub(9 * i)
+            .clamp(pos, unframed.len());
+        out.extend_from_slice(&unframed[pos..at]);
+        out.push(Opcode::Frame.byte());
+        out.extend_from_slice(&len.to_le_bytes());
+        pos = at;
+    }
+    out.extend_from_slice(&unframed[pos..]);
+    out
 }

@@ -55,6 +55,8 @@ pub fn show(args: &ShowArgs) -> ExitCode {
     };
     let options = LoadOptions {
         encoding: Py2Encoding::Bytes,
+        // The recorded opcode choices let --roundtrip reproduce any pickler's bytes.
+        record_steps: args.roundtrip,
         ..LoadOptions::default()
     };
     let graph = match loads_with(&data, &options) {
