@@ -196,7 +196,10 @@ fn tree_view_lists_header_and_nested_code() {
     let out = brine(&["pyc", fixture("3.12/closures.pyc").to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0));
     let s = text(&out.stdout);
-    assert!(s.contains("magic: 3531"), "{s}");
+    assert!(
+        s.contains("Python 3.12 pyc, magic 3531, flags 0, mtime 0"),
+        "{s}"
+    );
     assert!(
         s.contains("code 'outer.<locals>.inner.<locals>.innermost'"),
         "{s}"
@@ -205,4 +208,27 @@ fn tree_view_lists_header_and_nested_code() {
         s.contains("co_freevars: ('alpha', 'beta', 'gamma', 'kw', 'zeta')"),
         "{s}"
     );
+}
+
+#[test]
+fn dis_lists_every_code_object() {
+    let out = brine(&[
+        "pyc",
+        "--dis",
+        fixture("3.12/closures.pyc").to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let s = text(&out.stdout);
+    assert!(s.contains("Disassembly of <code object innermost"), "{s}");
+    assert!(
+        s.contains("RETURN_VALUE") || s.contains("RETURN_CONST"),
+        "{s}"
+    );
+    let out = brine(&[
+        "pyc",
+        "--dis",
+        "--json",
+        fixture("3.12/closures.pyc").to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
 }

@@ -1,10 +1,12 @@
-//! `cargo xtask verify-stdlib [X.Y ...] [--no-view]`: reads every `.pyc` of every installed
-//! interpreter's standard library (or only the versions named) with our library, and checks
-//! that
+//! `cargo xtask verify-stdlib [X.Y ...] [--no-view] [--compare-every N]`: reads every `.pyc` of
+//! every installed interpreter's standard library (or only the versions named) with our
+//! library, and checks that
 //!
 //! * it parses to the end (header and marshal stream), with the header naming that version;
 //! * writing it back gives the same bytes;
-//! * its JSON view (`brine pyc --json`) can be built (skipped with `--no-view`).
+//! * its JSON view (`brine pyc --json`) can be built (skipped with `--no-view`), and equals
+//!   CPython's own view of the file (`xtask/py/marshal_view.py`, run by that interpreter), text
+//!   for text, for every N-th file (default 5; 1 compares every file, 0 none).
 //!
 //! Then the same over the shared samples of versions with no interpreter here
 //! (`brine_tests::pyc_samples_dir()`, when present), grouped by the version their header names.
@@ -15,8 +17,11 @@
 //! left out.
 
 use brine_marshal::Pyc;
+use brine_pickle_ext::json::pyc::{pyc_to_json, Json};
 use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, ChildStdout, Stdio};
 use std::time::Instant;
 
 /// Failures listed in full before the rest are only counted.
@@ -25,7 +30,25 @@ const MAX_LISTED: usize = 30;
 /// Runs the task.
 pub fn run(args: &[String]) -> crate::TaskResult {
     let with_view = !args.iter().any(|a| a == "--no-view");
-    let versions: Vec<&String> = args.iter().filter(|a| !a.starts_with("--")).collect();
+    let mut compare_every = 5usize;
+    let mut versions: Vec<&String> = Vec::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--no-view" => {}
+            "--compare-every" => {
+                compare_every = it
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .ok_or("--compare-every needs a number")?;
+            }
+            other if other.starts_with("--") => return Err(format!("unknown option {other}")),
+            _ => versions.push(a),
+        }
+    }
+    if !with_view {
+        compare_every = 0;
+    }
     let interpreters: Vec<_> = brine_tests::interpreters()
         .into_iter()
         .filter(|i| versions.is_empty() || versions.contains(&&i.label()))
@@ -47,14 +70,28 @@ pub fn run(args: &[String]) -> crate::TaskResult {
             continue;
         }
         let expected = Some(interp.label());
-        let stats = check_files(&files, expected.as_deref(), with_view, &mut failures);
+        let mut cpython = if compare_every > 0 {
+            Some(CpythonViews::start(interp)?)
+        } else {
+            None
+        };
+        let check = Check {
+            expected_version: expected.as_deref(),
+            with_view,
+            compare_every,
+        };
+        let stats = check_files(&files, &check, cpython.as_mut(), &mut failures);
+        if let Some(c) = cpython {
+            c.finish();
+        }
         total_files += stats.files;
         println!(
-            "{:>5} ({}): {:>5} files, {:>7} code objects, {:>3} failures, {:.2} s   [{}]",
+            "{:>5} ({}): {:>5} files, {:>7} code objects, {:>5} views equal to CPython's, {:>3} failures, {:.2} s   [{}]",
             interp.label(),
             interp.full_version,
             stats.files,
             stats.code_objects,
+            stats.compared,
             stats.failures,
             stats.seconds,
             stdlib.display()
@@ -82,7 +119,12 @@ pub fn run(args: &[String]) -> crate::TaskResult {
             let mut groups: Vec<_> = groups.into_iter().collect();
             groups.sort_by_key(|(label, _)| label.parse::<brine_marshal::PyVersion>().ok());
             for (label, files) in groups {
-                let stats = check_files(&files, None, with_view, &mut failures);
+                let check = Check {
+                    expected_version: None,
+                    with_view,
+                    compare_every: 0,
+                };
+                let stats = check_files(&files, &check, None, &mut failures);
                 total_files += stats.files;
                 println!(
                     "{:>5} (samples): {:>5} files, {:>7} code objects, {:>3} failures, {:.2} s",
@@ -111,21 +153,33 @@ pub fn run(args: &[String]) -> crate::TaskResult {
 struct Stats {
     files: usize,
     code_objects: usize,
+    compared: usize,
     failures: usize,
     seconds: f64,
 }
 
-/// Parses, round-trips and (optionally) views each file; records failures.
+/// What to check for each file of a group.
+struct Check<'s> {
+    /// The version every header must name.
+    expected_version: Option<&'s str>,
+    /// Build the JSON view.
+    with_view: bool,
+    /// Compare the view with CPython's for every N-th file (0: never).
+    compare_every: usize,
+}
+
+/// Parses, round-trips, views and compares each file; records failures.
 fn check_files(
     files: &[PathBuf],
-    expected_version: Option<&str>,
-    with_view: bool,
+    check: &Check<'_>,
+    mut cpython: Option<&mut CpythonViews>,
     failures: &mut Vec<String>,
 ) -> Stats {
     let start = Instant::now();
     let before = failures.len();
     let mut code_objects = 0;
-    for path in files {
+    let mut compared = 0;
+    for (index, path) in files.iter().enumerate() {
         let data = match std::fs::read(path) {
             Ok(d) => d,
             Err(e) => {
@@ -145,7 +199,7 @@ fn check_files(
                 continue;
             }
         };
-        if let Some(v) = expected_version {
+        if let Some(v) = check.expected_version {
             if pyc.header.version.to_string() != v {
                 failures.push(format!(
                     "{}: header names Python {}, expected {v}",
@@ -169,15 +223,51 @@ fn check_files(
                 data.len()
             ));
         }
-        if with_view {
-            if let Err(e) = brine_pickle_ext::json::pyc::pyc_to_json(&pyc) {
+        if !check.with_view {
+            continue;
+        }
+        let ours = match pyc_to_json(&pyc) {
+            Ok(v) => v,
+            Err(e) => {
                 failures.push(format!("{}: JSON view: {e}", path.display()));
+                continue;
+            }
+        };
+        let Some(cpython) = cpython.as_deref_mut() else {
+            continue;
+        };
+        if check.compare_every == 0 || index % check.compare_every != 0 {
+            continue;
+        }
+        match cpython.view(path) {
+            Err(e) => {
+                failures.push(format!("{}: CPython's view: {e}", path.display()));
+                // The helper is gone or confused: stop asking it.
+                cpython.broken = true;
+            }
+            Ok(theirs) => {
+                let ours_text = ours.to_text(None);
+                if ours_text == theirs {
+                    compared += 1;
+                } else {
+                    let at = match Json::parse(&theirs) {
+                        Ok(t) => ours
+                            .first_difference(&t)
+                            .unwrap_or_else(|| "same tree, different text".into()),
+                        Err(e) => format!("CPython's view does not parse: {e}"),
+                    };
+                    failures.push(format!(
+                        "{}: view differs from CPython's at {at}",
+                        path.display()
+                    ));
+                }
             }
         }
     }
     Stats {
         files: files.len(),
         code_objects,
+        compared,
         failures: failures.len() - before,
         seconds: start.elapsed().as_secs_f64(),
     }
@@ -254,5 +344,66 @@ fn walk(dir: &Path, f: &mut dyn FnMut(&Path)) {
                 f(&e.path());
             }
         }
+    }
+}
+
+/// A running `xtask/py/marshal_view.py`: one path in, one line of CPython's view out.
+struct CpythonViews {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    stdout: BufReader<ChildStdout>,
+    broken: bool,
+}
+
+impl CpythonViews {
+    fn start(interp: &brine_tests::Interpreter) -> Result<CpythonViews, String> {
+        let script = brine_tests::workspace_root()
+            .join("xtask")
+            .join("py")
+            .join("marshal_view.py");
+        let mut child = interp
+            .command()
+            .arg(&script)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("cannot run {}: {e}", interp.path.display()))?;
+        let stdin = child.stdin.take();
+        let stdout = BufReader::new(child.stdout.take().ok_or("no stdout")?);
+        Ok(CpythonViews {
+            child,
+            stdin,
+            stdout,
+            broken: false,
+        })
+    }
+
+    /// CPython's view of `path` as compact JSON text (no newline).
+    fn view(&mut self, path: &Path) -> Result<String, String> {
+        if self.broken {
+            return Err("the helper failed earlier".into());
+        }
+        let stdin = self.stdin.as_mut().ok_or("helper stdin closed")?;
+        writeln!(stdin, "{}", path.display())
+            .and_then(|()| stdin.flush())
+            .map_err(|e| format!("cannot talk to the helper: {e}"))?;
+        let mut line = String::new();
+        match self.stdout.read_line(&mut line) {
+            Ok(0) => Err("the helper exited".into()),
+            Ok(_) => {
+                let line = line.trim_end_matches('\n').to_string();
+                if line.starts_with("{\"error\"") {
+                    Err(line)
+                } else {
+                    Ok(line)
+                }
+            }
+            Err(e) => Err(format!("cannot read the helper's answer: {e}")),
+        }
+    }
+
+    fn finish(mut self) {
+        drop(self.stdin.take());
+        let _ = self.child.wait();
     }
 }

@@ -1,8 +1,11 @@
 //! `brine pyc`: the header and code-object tree of `.pyc` files (or raw marshal streams).
 //!
-//! * default: a readable tree (header fields, then each code object's fields, indented);
+//! * default: a readable tree (a title line with the header fields, then each code object's
+//!   fields, indented);
 //! * `--json`: one compact JSON document per file, per line (schema:
 //!   [`crate::json::pyc`]);
+//! * `--dis`: the header, then a `dis.dis`-style listing of every code object (the listing of
+//!   the interpreter version that wrote the file);
 //! * `--roundtrip`: exit 0 iff writing the decoded file gives back the same bytes; otherwise
 //!   print the first differing offset and exit 1;
 //! * `--marshal --python X.Y`: the files are raw marshal streams written by Python X.Y.
@@ -38,8 +41,8 @@ pub fn run(args: &PycArgs) -> ExitCode {
         }
         _ => None,
     };
-    if args.dis {
-        eprintln!("brine: pyc --dis: the disassembler is not available yet");
+    if args.dis && args.json {
+        eprintln!("brine: --dis and --json cannot be combined (the JSON view has no listing)");
         return ExitCode::from(2);
     }
     let mut status = 0u8;
@@ -70,11 +73,17 @@ fn process(
     let data = std::fs::read(file).map_err(|e| format!("cannot read: {e}"))?;
     let at = |e: brine_marshal::Error| format!("at byte {}: {}", e.offset, e.kind);
     let view_err = |e: crate::json::pyc::ViewError| format!("cannot show: {e}");
-    let (written, view, header_line) = match version {
+    let wants_view = args.json || (!args.roundtrip && !args.dis);
+    let (written, view, header_line, listing) = match version {
         Some(v) => {
             let stream = brine_marshal::read(&data, &ReadOptions::new(v)).map_err(at)?;
-            let view = if args.json || !args.roundtrip {
+            let view = if wants_view {
                 Some(stream_to_json(&stream).map_err(view_err)?)
+            } else {
+                None
+            };
+            let listing = if args.dis {
+                Some(listing(&stream)?)
             } else {
                 None
             };
@@ -83,23 +92,45 @@ fn process(
                 file.display(),
                 data.len()
             );
-            (stream.write(), view, line)
+            (stream.write(), view, line, listing)
         }
         None => {
             let pyc = Pyc::parse(&data).map_err(at)?;
-            let view = if args.json || !args.roundtrip {
+            let view = if wants_view {
                 Some(pyc_to_json(&pyc).map_err(view_err)?)
             } else {
                 None
             };
-            (pyc.write(), view, format!("{}:", file.display()))
+            let listing = if args.dis {
+                Some(listing(&pyc.stream)?)
+            } else {
+                None
+            };
+            let h = &pyc.header;
+            let line = format!(
+                "{}: Python {} pyc, magic {}, flags {}, {}",
+                file.display(),
+                h.version,
+                h.magic_number(),
+                h.flags.unwrap_or(0),
+                match (h.mtime(), h.source_size(), h.source_hash()) {
+                    (_, _, Some(hash)) => format!("source hash {}", crate::json::pyc::hex(&hash)),
+                    (Some(m), Some(n), None) => format!("mtime {m}, source size {n}"),
+                    (Some(m), None, None) => format!("mtime {m}"),
+                    _ => String::new(),
+                }
+            );
+            (pyc.write(), view, line, listing)
         }
     };
     let io = |e: std::io::Error| format!("cannot write output: {e}");
+    if let Some(listing) = &listing {
+        writeln!(out, "{header_line}\n{listing}").map_err(io)?;
+    }
     if let Some(view) = &view {
         if args.json {
             writeln!(out, "{}", view.to_text(None)).map_err(io)?;
-        } else if !args.roundtrip {
+        } else if !args.roundtrip && !args.dis {
             let mut text = String::new();
             text.push_str(&header_line);
             text.push('\n');
@@ -138,6 +169,14 @@ fn process(
     }
 }
 
+/// The `dis.dis`-style listing of the stream's code object (and every nested one).
+fn listing(stream: &brine_marshal::Stream<'_>) -> Result<String, String> {
+    use brine_codeobj::{disassemble_recursive, Code, FromMarshalOptions};
+    let code = Code::from_stream(stream, FromMarshalOptions::default())
+        .map_err(|e| format!("cannot disassemble: {e}"))?;
+    Ok(disassemble_recursive(&code, usize::MAX))
+}
+
 /// The first offset where `a` and `b` differ (the shorter length if one is a prefix).
 fn first_difference(a: &[u8], b: &[u8]) -> Option<usize> {
     match a.iter().zip(b).position(|(x, y)| x != y) {
@@ -168,17 +207,8 @@ fn render_tree(view: &Json, out: &mut String) {
                         line(out, 1, &format!("value: {}", value_repr(value)));
                     }
                 }
-                "source_hash" => line(
-                    out,
-                    1,
-                    &format!(
-                        "{key}: {}",
-                        value.as_string().unwrap_or_else(|| "None".into())
-                    ),
-                ),
-                "magic" | "flags" | "mtime" | "source_size" | "python" => {
-                    line(out, 1, &format!("{key}: {}", scalar(value)))
-                }
+                // Shown in the title line.
+                "magic" | "flags" | "mtime" | "source_size" | "source_hash" | "python" => {}
                 _ => line(out, 1, &format!("{key}: {}", value.to_text(None))),
             }
         }
@@ -191,15 +221,6 @@ fn line(out: &mut String, indent: usize, text: &str) {
     }
     out.push_str(text);
     out.push('\n');
-}
-
-fn scalar(v: &Json) -> String {
-    match v {
-        Json::Null => "None".into(),
-        Json::Int(i) => i.to_string(),
-        Json::Str(_) => v.as_string().unwrap_or_else(|| v.to_text(None)),
-        _ => v.to_text(None),
-    }
 }
 
 fn render_code(code: &Json, indent: usize, out: &mut String) {
