@@ -41,8 +41,7 @@ use crate::graph::{Graph, NodeId};
 
 /// Which CPython pickler's choices to reproduce where picklers differ.
 ///
-/// The two CPython 3.7–3.13 picklers differ in batching (pickle.md §14.7) and in the module
-/// strings of `STACK_GLOBAL`. Older versions have measured quirks of their own (found by the
+/// The two CPython 3.7–3.13 picklers differ in batching (pickle.md §14.7). Older versions have measured quirks of their own (found by the
 /// fixture tests; they are not in pickle.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Profile {

@@ -66,7 +66,6 @@ pub(crate) struct Saver<'g> {
     rec: Option<Recorded>,
     virts: Vec<Virt>,
     globals: HashMap<(String, String), u32>,
-    module_strs: HashMap<String, u32>,
     latin1: Option<u32>,
     mutations: HashMap<NodeId, Vec<&'g Mutation>>,
     tasks: Vec<Task>,
@@ -92,7 +91,6 @@ impl<'g> Saver<'g> {
             rec: (opts.profile == Profile::Recorded).then(|| Recorded::new(graph)),
             virts: Vec::new(),
             globals: HashMap::new(),
-            module_strs: HashMap::new(),
             latin1: None,
             mutations,
             tasks: Vec::new(),
@@ -323,20 +321,12 @@ impl<'g> Saver<'g> {
         r
     }
 
-    /// The module-name string of a `STACK_GLOBAL`: a fresh object per global in the C pickler,
-    /// the module's (shared) `__module__` string in the pure-Python one.
+    /// The module-name string of a `STACK_GLOBAL` for a global given by name only: a fresh
+    /// object per global, as `__module__` of CPython's built-in (static) types is. Classes
+    /// whose `__module__` string is one shared object need a graph whose global nodes carry
+    /// their module and name strings (`Global::from_stack`).
     fn module_str(&mut self, module: &str) -> Ref {
-        if self.profile.c_batching() {
-            return self.virt(Virt::Str(module.as_bytes().to_vec()));
-        }
-        if let Some(&i) = self.module_strs.get(module) {
-            return Ref::Virt(i);
-        }
-        let r = self.virt(Virt::Str(module.as_bytes().to_vec()));
-        if let Ref::Virt(i) = r {
-            self.module_strs.insert(module.to_string(), i);
-        }
-        r
+        self.virt(Virt::Str(module.as_bytes().to_vec()))
     }
 
     // ---- save ---------------------------------------------------------------------------------

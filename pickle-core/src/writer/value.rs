@@ -1,7 +1,7 @@
 //! [`Value`]: a plain owned Python value, and its conversion into a [`Graph`] for writing.
 
 use super::WriteError;
-use crate::graph::{CallKind, Global, Graph, NodeId, NodeKind, Object};
+use crate::graph::{CallKind, Global, Graph, Mutation, NodeId, NodeKind, Object};
 use crate::Opcode;
 use hashbrown::HashMap;
 use num_bigint::BigInt;
@@ -52,6 +52,29 @@ pub enum Value {
         callable: Box<Value>,
         /// The positional arguments.
         args: Vec<Value>,
+    },
+    /// An object as CPython's reduce protocol writes it (pickle.md §14.9): made by `kind`
+    /// (`REDUCE`: `callable(*args)`; `NEWOBJ`: `callable.__new__(callable, *args)`;
+    /// `NEWOBJ_EX`: with `kwargs`), then given `list_items` (`APPEND(S)`) and `dict_items`
+    /// (`SETITEM(S)`), batched as CPython batches reduce items, then `state` (`BUILD`).
+    /// E.g. an `OrderedDict` is `Reduce` of `collections.OrderedDict` with no args and its
+    /// pairs as `dict_items`; a plain class instance at protocol 2+ is `NewObj` of the class with
+    /// its `__dict__` as `state`.
+    Object {
+        /// How the object is made.
+        kind: CallKind,
+        /// The callable or class.
+        callable: Box<Value>,
+        /// The positional arguments.
+        args: Vec<Value>,
+        /// Keyword arguments (`NEWOBJ_EX` only).
+        kwargs: Vec<(Value, Value)>,
+        /// Items appended after creation.
+        list_items: Vec<Value>,
+        /// Pairs set after creation.
+        dict_items: Vec<(Value, Value)>,
+        /// The `BUILD` state, if any.
+        state: Option<Box<Value>>,
     },
 }
 
@@ -174,6 +197,70 @@ impl Builder {
                 let ids = self.add_all(args, d)?;
                 let args = self.push(NodeKind::Tuple(ids), Opcode::Tuple);
                 self.call(callable, args)
+            }
+            Value::Object {
+                kind,
+                callable,
+                args,
+                kwargs,
+                list_items,
+                dict_items,
+                state,
+            } => {
+                let callable = self.add(callable, d)?;
+                let ids = self.add_all(args, d)?;
+                let args = self.push(NodeKind::Tuple(ids), Opcode::Tuple);
+                let kwargs = if *kind == CallKind::NewObjEx {
+                    let mut pairs = Vec::with_capacity(kwargs.len());
+                    for (k, v) in kwargs {
+                        pairs.push((self.add(k, d)?, self.add(v, d)?));
+                    }
+                    Some(self.push(NodeKind::Dict(pairs), Opcode::EmptyDict))
+                } else {
+                    None
+                };
+                let obj = Object {
+                    call: *kind,
+                    callable,
+                    args,
+                    kwargs,
+                };
+                let id = self.push(NodeKind::Object(Box::new(obj)), Opcode::Reduce);
+                // CPython batches reduce items generically: per item at protocol 0, else
+                // chunks of 1000 with a lone trailing item written on its own.
+                let items = self.add_all(list_items, d)?;
+                for chunk in items.chunks(1000) {
+                    let m = if chunk.len() == 1 || self.protocol == 0 {
+                        chunk.iter().map(|&x| Mutation::Append(x)).collect()
+                    } else {
+                        vec![Mutation::Extend(chunk.to_vec())]
+                    };
+                    self.graph
+                        .mutation_log
+                        .extend(m.into_iter().map(|m| (id, m)));
+                }
+                let mut pairs = Vec::with_capacity(dict_items.len());
+                for (k, v) in dict_items {
+                    pairs.push((self.add(k, d)?, self.add(v, d)?));
+                }
+                for chunk in pairs.chunks(1000) {
+                    let m = if chunk.len() == 1 || self.protocol == 0 {
+                        chunk
+                            .iter()
+                            .map(|&(k, v)| Mutation::SetItem(k, v))
+                            .collect()
+                    } else {
+                        vec![Mutation::SetItems(chunk.to_vec())]
+                    };
+                    self.graph
+                        .mutation_log
+                        .extend(m.into_iter().map(|m| (id, m)));
+                }
+                if let Some(state) = state {
+                    let st = self.add(state, d)?;
+                    self.graph.mutation_log.push((id, Mutation::Build(st)));
+                }
+                id
             }
         };
         Ok(id)
