@@ -17,9 +17,13 @@
 //!   (CPython's order there depends on hashing and cannot be reproduced in general).
 //! * slices: only at `v >= 5` (3.14+), else an "unmarshallable object" error.
 //! * code objects: the field layout of `py` (or the layout given in [`DumpOptions`]); the
-//!   strings of `co_names`, the variable-name tuples, `co_name` and `co_qualname` are written
-//!   interned, and so are string constants made only of ASCII letters, digits and `_`, as
-//!   CPython's compiler interns them.
+//!   strings of `co_names` and the variable-name tuples are written interned, and so are
+//!   string constants made only of ASCII letters, digits and `_`, as CPython's compiler
+//!   interns them; `co_name`/`co_qualname` follow each version's compiler (see
+//!   `code_name_interned`); Python 2's empty string is always interned. Checked against
+//!   the installed versions' stdlib pycs (same type codes, references expanded), except that
+//!   3.11+ set order follows each element's marshalled bytes *with* CPython's FLAG_REF bits,
+//!   which depend on reference counts, so a few sets come out in another order.
 //!
 //! FLAG_REF policy: never set. CPython flags objects whose reference count is above one at
 //! dump time, which depends on the interpreter's state and cannot be derived from a value; an
@@ -82,14 +86,33 @@ struct Dumper<'o> {
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum StrRole {
     Plain,
-    /// Identifier: written interned.
+    /// Identifier (names tuples): written interned.
     Name,
+    /// `co_name`/`co_qualname`: see [`code_name_interned`].
+    CodeName,
     /// Code constant: interned when made of name characters only.
     Constant,
 }
 
 fn all_name_chars(b: &[u8]) -> bool {
     b.iter().all(|&c| c.is_ascii_alphanumeric() || c == b'_')
+}
+
+/// Whether CPython `python`'s compiler leaves `co_name`/`co_qualname` text interned (checked
+/// against the stdlib pycs of each installed version): up to 3.7 the comprehension names
+/// (`<listcomp>`, ...) are not interned; 3.8-3.10 and 3.13 intern every name; 3.11 and 3.12
+/// only names made of identifier characters (so not `<module>` or `f.<locals>.g`).
+fn code_name_interned(python: PyVersion, text: &[u8]) -> bool {
+    if !python.at_least(3, 8) {
+        !matches!(
+            text,
+            b"<listcomp>" | b"<dictcomp>" | b"<setcomp>" | b"<genexpr>"
+        )
+    } else if python.at_least(3, 11) && !python.at_least(3, 13) {
+        all_name_chars(text)
+    } else {
+        true
+    }
 }
 
 impl<'o> Dumper<'o> {
@@ -161,16 +184,12 @@ impl<'o> Dumper<'o> {
             }
             Object::Bytes(b) => self.pstring(b's', b)?,
             Object::Py2Str { data, interned } => {
-                let interned = *interned
-                    || role == StrRole::Name
-                    || (role == StrRole::Constant && all_name_chars(data));
+                let interned = *interned || self.role_interns(role, data);
                 self.py2_str(data, interned)?
             }
             Object::Str { utf8, interned } => {
-                let interned = *interned
-                    || role == StrRole::Name
-                    || (role == StrRole::Constant && all_name_chars(utf8));
-                if self.py2() && role == StrRole::Name {
+                let interned = *interned || self.role_interns(role, utf8);
+                if self.py2() && matches!(role, StrRole::Name | StrRole::CodeName) {
                     // Python 2 identifiers are byte strings.
                     self.py2_str(utf8, true)?;
                 } else {
@@ -231,6 +250,15 @@ impl<'o> Dumper<'o> {
         Ok(())
     }
 
+    fn role_interns(&self, role: StrRole, text: &[u8]) -> bool {
+        match role {
+            StrRole::Plain => false,
+            StrRole::Name => true,
+            StrRole::CodeName => code_name_interned(self.o.python, text),
+            StrRole::Constant => all_name_chars(text),
+        }
+    }
+
     fn int(&mut self, i: &BigInt, force_long: bool) {
         if !force_long {
             if let Ok(small) = i32::try_from(i) {
@@ -285,7 +313,8 @@ impl<'o> Dumper<'o> {
         if !self.py2() {
             return self.pstring(b's', data);
         }
-        if interned && self.o.marshal_version >= 1 {
+        // Python 2's empty string is a shared, interned object.
+        if (interned || data.is_empty()) && self.o.marshal_version >= 1 {
             if let Some(&i) = self.py2_strings.get(data) {
                 self.out.push(b'R');
                 self.out.extend_from_slice(&i.to_le_bytes());
@@ -369,19 +398,19 @@ impl<'o> Dumper<'o> {
             }
             let d = depth + 1;
             match f {
-                CodeField::Code => self.pstring(b's', &c.code)?,
+                CodeField::Code => self.code_bytes(&c.code)?,
                 CodeField::Consts => self.tuple(&c.consts, d, StrRole::Constant)?,
                 CodeField::Names => self.tuple(&c.names, d, StrRole::Name)?,
                 CodeField::VarNames => self.tuple(&c.varnames, d, StrRole::Name)?,
                 CodeField::FreeVars => self.tuple(&c.freevars, d, StrRole::Name)?,
                 CodeField::CellVars => self.tuple(&c.cellvars, d, StrRole::Name)?,
                 CodeField::LocalsPlusNames => self.tuple(&c.localsplusnames, d, StrRole::Name)?,
-                CodeField::LocalsPlusKinds => self.pstring(b's', &c.localspluskinds)?,
+                CodeField::LocalsPlusKinds => self.code_bytes(&c.localspluskinds)?,
                 CodeField::Filename => {
                     self.object(c.filename.as_deref().unwrap_or(&empty), d, StrRole::Plain)?
                 }
                 CodeField::Name => {
-                    self.object(c.name.as_deref().unwrap_or(&empty), d, StrRole::Name)?
+                    self.object(c.name.as_deref().unwrap_or(&empty), d, StrRole::CodeName)?
                 }
                 CodeField::QualName => {
                     let q = c
@@ -389,14 +418,23 @@ impl<'o> Dumper<'o> {
                         .as_deref()
                         .or(c.name.as_deref())
                         .unwrap_or(&empty);
-                    self.object(q, d, StrRole::Name)?
+                    self.object(q, d, StrRole::CodeName)?
                 }
-                CodeField::LineTable => self.pstring(b's', &c.linetable)?,
-                CodeField::ExceptionTable => self.pstring(b's', &c.exceptiontable)?,
+                CodeField::LineTable => self.code_bytes(&c.linetable)?,
+                CodeField::ExceptionTable => self.code_bytes(&c.exceptiontable)?,
                 _ => {}
             }
         }
         Ok(())
+    }
+
+    /// A byte-table field of a code object: bytes in Python 3, a `str` in Python 2.
+    fn code_bytes(&mut self, data: &[u8]) -> Result<()> {
+        if self.py2() {
+            self.py2_str(data, false)
+        } else {
+            self.pstring(b's', data)
+        }
     }
 
     fn tuple(&mut self, items: &[Object], depth: usize, role: StrRole) -> Result<()> {

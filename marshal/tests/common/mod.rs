@@ -71,3 +71,37 @@ pub fn expanded_type_codes(stream: &Stream<'_>, budget: usize) -> Vec<u8> {
     }
     out
 }
+
+/// As [`expanded_type_codes`] for the subtree of `id`, but with the items of sets and
+/// frozensets in sorted order of their own codes, so that streams differing only in set order
+/// compare equal. Recursive: for test data of bounded depth only.
+pub fn type_codes_set_order_free(stream: &Stream<'_>, id: NodeId) -> Vec<u8> {
+    let id = stream.resolve(id);
+    let node = stream.node(id);
+    let mut out = vec![node.value.type_code()];
+    match node.value {
+        Value::Code(_) => {
+            let code = stream.code_object(id).expect("code object");
+            for &f in code.layout.fields() {
+                if let Some(n) = code.object_field(f) {
+                    out.extend(type_codes_set_order_free(stream, n));
+                }
+            }
+        }
+        Value::Set(_) | Value::FrozenSet(_) => {
+            let mut items: Vec<Vec<u8>> = stream
+                .children(id)
+                .iter()
+                .map(|&c| type_codes_set_order_free(stream, c))
+                .collect();
+            items.sort();
+            out.extend(items.concat());
+        }
+        _ => {
+            for &c in stream.children(id) {
+                out.extend(type_codes_set_order_free(stream, c));
+            }
+        }
+    }
+    out
+}
