@@ -80,8 +80,10 @@ pub enum Json {
 #[allow(non_camel_case_types)]
 pub type char32 = u32;
 
-/// Limits on reading JSON text ([`Json::parse`]).
-const MAX_PARSE_DEPTH: usize = 4096;
+/// Deepest nesting [`Json::parse`] accepts (arrays and objects). The parser recurses; this is
+/// far below what a 2 MiB thread stack takes, and above what any view within
+/// [`ViewLimits::default`] nests.
+const MAX_PARSE_DEPTH: usize = 1500;
 
 impl Json {
     /// A string from Rust text.
@@ -241,8 +243,7 @@ impl Json {
             s: text.as_bytes(),
             pos: 0,
         };
-        p.skip_ws();
-        let v = p.value(0)?;
+        let v = p.value()?;
         p.skip_ws();
         if p.pos != p.s.len() {
             return Err(p.err("trailing characters after the JSON value"));
@@ -254,8 +255,7 @@ impl Json {
     /// `.code.co_consts[2].code.co_names[0]` and both values in compact JSON text (cut at
     /// 200 characters). `None` if they are equal.
     pub fn first_difference(&self, other: &Json) -> Option<String> {
-        let mut path = String::new();
-        diff(self, other, &mut path)
+        diff(self, other)
     }
 }
 
@@ -317,57 +317,67 @@ fn short(v: &Json) -> String {
     t
 }
 
-fn diff(a: &Json, b: &Json, path: &mut String) -> Option<String> {
-    match (a, b) {
-        (Json::Array(x), Json::Array(y)) => {
-            for (i, (u, v)) in x.iter().zip(y).enumerate() {
-                let len = path.len();
-                let _ = write!(path, "[{i}]");
-                if let Some(d) = diff(u, v, path) {
-                    return Some(d);
-                }
-                path.truncate(len);
-            }
-            if x.len() != y.len() {
-                return Some(format!(
-                    "{}: array lengths differ: {} vs {}",
-                    if path.is_empty() { "." } else { path },
-                    x.len(),
-                    y.len()
-                ));
-            }
-            None
-        }
-        (Json::Object(x), Json::Object(y)) => {
-            let keys = |p: &[(String, Json)]| p.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>();
-            for (k, u) in x {
-                if let Some((_, v)) = y.iter().find(|(k2, _)| k2 == k) {
-                    let len = path.len();
-                    let _ = write!(path, ".{k}");
-                    if let Some(d) = diff(u, v, path) {
-                        return Some(d);
-                    }
-                    path.truncate(len);
-                }
-            }
-            if keys(x) != keys(y) {
-                return Some(format!(
-                    "{}: keys differ: {:?} vs {:?}",
-                    if path.is_empty() { "." } else { path },
-                    keys(x),
-                    keys(y)
-                ));
-            }
-            None
-        }
-        _ if a == b => None,
-        _ => Some(format!(
-            "{}: {} vs {}",
-            if path.is_empty() { "." } else { path },
-            short(a),
-            short(b)
-        )),
+/// Depth-first comparison with an explicit stack (no recursion): children are compared
+/// before their container's lengths or key sets, so an inserted item is reported where it is.
+fn diff(a: &Json, b: &Json) -> Option<String> {
+    enum Task<'j> {
+        Compare(&'j Json, &'j Json, String),
+        Shape(&'j Json, &'j Json, String),
     }
+    let at = |path: &str| {
+        if path.is_empty() {
+            ".".to_string()
+        } else {
+            path.to_string()
+        }
+    };
+    let keys = |p: &[(String, Json)]| p.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>();
+    let mut stack = vec![Task::Compare(a, b, String::new())];
+    while let Some(task) = stack.pop() {
+        match task {
+            Task::Shape(Json::Array(x), Json::Array(y), path) => {
+                if x.len() != y.len() {
+                    return Some(format!(
+                        "{}: array lengths differ: {} vs {}",
+                        at(&path),
+                        x.len(),
+                        y.len()
+                    ));
+                }
+            }
+            Task::Shape(Json::Object(x), Json::Object(y), path) => {
+                if keys(x) != keys(y) {
+                    return Some(format!(
+                        "{}: keys differ: {:?} vs {:?}",
+                        at(&path),
+                        keys(x),
+                        keys(y)
+                    ));
+                }
+            }
+            Task::Shape(..) => {}
+            Task::Compare(x @ Json::Array(xs), y @ Json::Array(ys), path) => {
+                stack.push(Task::Shape(x, y, path.clone()));
+                for (i, (u, v)) in xs.iter().zip(ys).enumerate().rev() {
+                    stack.push(Task::Compare(u, v, format!("{path}[{i}]")));
+                }
+            }
+            Task::Compare(x @ Json::Object(xs), y @ Json::Object(ys), path) => {
+                stack.push(Task::Shape(x, y, path.clone()));
+                for (k, u) in xs.iter().rev() {
+                    if let Some((_, v)) = ys.iter().find(|(k2, _)| k2 == k) {
+                        stack.push(Task::Compare(u, v, format!("{path}.{k}")));
+                    }
+                }
+            }
+            Task::Compare(x, y, path) => {
+                if x != y {
+                    return Some(format!("{}: {} vs {}", at(&path), short(x), short(y)));
+                }
+            }
+        }
+    }
+    None
 }
 
 /// Error from [`Json::parse`].
@@ -409,90 +419,113 @@ impl Parser<'_> {
         }
     }
 
-    fn value(&mut self, depth: usize) -> Result<Json, JsonParseError> {
-        if depth > MAX_PARSE_DEPTH {
-            return Err(self.err("nested too deeply"));
+    /// Parses one value. Iterative (an explicit stack of open containers), so deep input
+    /// cannot exhaust the native stack here; the depth limit protects the recursive walks
+    /// over the result (printing, comparing, dropping).
+    fn value(&mut self) -> Result<Json, JsonParseError> {
+        enum Open {
+            Array(Vec<Json>),
+            Object(Vec<(String, Json)>, String),
         }
-        match self.s.get(self.pos) {
-            None => Err(self.err("unexpected end of text")),
-            Some(b'n') if self.eat(b"null") => Ok(Json::Null),
-            Some(b't') if self.eat(b"true") => Ok(Json::Bool(true)),
-            Some(b'f') if self.eat(b"false") => Ok(Json::Bool(false)),
-            Some(b'"') => self.string().map(Json::from_code_points),
-            Some(b'[') => {
-                self.pos += 1;
-                let mut items = Vec::new();
+        let mut stack: Vec<Open> = Vec::new();
+        'value: loop {
+            self.skip_ws();
+            // Read one value start: a scalar, or an opening bracket.
+            let mut done: Json = match self.s.get(self.pos) {
+                None => return Err(self.err("unexpected end of text")),
+                Some(b'n') if self.eat(b"null") => Json::Null,
+                Some(b't') if self.eat(b"true") => Json::Bool(true),
+                Some(b'f') if self.eat(b"false") => Json::Bool(false),
+                Some(b'"') => Json::from_code_points(self.string()?),
+                Some(b'-' | b'0'..=b'9') => self.number()?,
+                Some(b'[' | b'{') => {
+                    if stack.len() >= MAX_PARSE_DEPTH {
+                        return Err(self.err("nested too deeply"));
+                    }
+                    let array = self.s[self.pos] == b'[';
+                    self.pos += 1;
+                    self.skip_ws();
+                    if array {
+                        if self.eat(b"]") {
+                            Json::Array(Vec::new())
+                        } else {
+                            stack.push(Open::Array(Vec::new()));
+                            continue 'value;
+                        }
+                    } else if self.eat(b"}") {
+                        Json::Object(Vec::new())
+                    } else {
+                        let key = self.key()?;
+                        stack.push(Open::Object(Vec::new(), key));
+                        continue 'value;
+                    }
+                }
+                Some(_) => return Err(self.err("expected a JSON value")),
+            };
+            // Hand the finished value to the open containers, closing those that end here.
+            loop {
+                let Some(top) = stack.last_mut() else {
+                    return Ok(done);
+                };
+                match top {
+                    Open::Array(items) => items.push(done),
+                    Open::Object(pairs, key) => pairs.push((std::mem::take(key), done)),
+                }
                 self.skip_ws();
-                if self.eat(b"]") {
-                    return Ok(Json::Array(items));
+                if self.eat(b",") {
+                    if let Some(Open::Object(_, key)) = stack.last_mut() {
+                        self.skip_ws();
+                        *key = self.key()?;
+                    }
+                    continue 'value;
                 }
-                loop {
-                    self.skip_ws();
-                    items.push(self.value(depth + 1)?);
-                    self.skip_ws();
-                    if self.eat(b",") {
-                        continue;
-                    }
-                    if self.eat(b"]") {
-                        return Ok(Json::Array(items));
-                    }
-                    return Err(self.err("expected ',' or ']'"));
-                }
-            }
-            Some(b'{') => {
-                self.pos += 1;
-                let mut pairs = Vec::new();
-                self.skip_ws();
-                if self.eat(b"}") {
-                    return Ok(Json::Object(pairs));
-                }
-                loop {
-                    self.skip_ws();
-                    if self.s.get(self.pos) != Some(&b'"') {
-                        return Err(self.err("expected a string key"));
-                    }
-                    let key: String = self
-                        .string()?
-                        .into_iter()
-                        .map(|c| char::from_u32(c).unwrap_or('\u{FFFD}'))
-                        .collect();
-                    self.skip_ws();
-                    if !self.eat(b":") {
-                        return Err(self.err("expected ':'"));
-                    }
-                    self.skip_ws();
-                    let value = self.value(depth + 1)?;
-                    pairs.push((key, value));
-                    self.skip_ws();
-                    if self.eat(b",") {
-                        continue;
-                    }
-                    if self.eat(b"}") {
+                done = match (stack.pop(), self.s.get(self.pos)) {
+                    (Some(Open::Array(items)), Some(b']')) => Json::Array(items),
+                    (Some(Open::Object(mut pairs, _)), Some(b'}')) => {
                         pairs.sort_by(|a, b| a.0.cmp(&b.0));
-                        return Ok(Json::Object(pairs));
+                        Json::Object(pairs)
                     }
-                    return Err(self.err("expected ',' or '}'"));
-                }
+                    (Some(Open::Array(_)), _) => return Err(self.err("expected ',' or ']'")),
+                    _ => return Err(self.err("expected ',' or '}'")),
+                };
+                self.pos += 1;
             }
-            Some(b'-' | b'0'..=b'9') => {
-                let start = self.pos;
-                if self.s[self.pos] == b'-' {
-                    self.pos += 1;
-                }
-                while matches!(self.s.get(self.pos), Some(b'0'..=b'9')) {
-                    self.pos += 1;
-                }
-                if matches!(self.s.get(self.pos), Some(b'.' | b'e' | b'E')) {
-                    return Err(self.err("only integer numbers are supported"));
-                }
-                let text = std::str::from_utf8(&self.s[start..self.pos]).expect("ASCII digits");
-                text.parse().map(Json::Int).map_err(|_| JsonParseError {
-                    offset: start,
-                    message: format!("number {text} does not fit a 64-bit integer"),
-                })
-            }
-            Some(_) => Err(self.err("expected a JSON value")),
         }
+    }
+
+    /// An object key and its colon.
+    fn key(&mut self) -> Result<String, JsonParseError> {
+        if self.s.get(self.pos) != Some(&b'"') {
+            return Err(self.err("expected a string key"));
+        }
+        let key = self
+            .string()?
+            .into_iter()
+            .map(|c| char::from_u32(c).unwrap_or('\u{FFFD}'))
+            .collect();
+        self.skip_ws();
+        if !self.eat(b":") {
+            return Err(self.err("expected ':'"));
+        }
+        Ok(key)
+    }
+
+    fn number(&mut self) -> Result<Json, JsonParseError> {
+        let start = self.pos;
+        if self.s[self.pos] == b'-' {
+            self.pos += 1;
+        }
+        while matches!(self.s.get(self.pos), Some(b'0'..=b'9')) {
+            self.pos += 1;
+        }
+        if matches!(self.s.get(self.pos), Some(b'.' | b'e' | b'E')) {
+            return Err(self.err("only integer numbers are supported"));
+        }
+        let text = std::str::from_utf8(&self.s[start..self.pos]).expect("ASCII digits");
+        text.parse().map(Json::Int).map_err(|_| JsonParseError {
+            offset: start,
+            message: format!("number {text} does not fit a 64-bit integer"),
+        })
     }
 
     /// Reads a string literal; returns its code points (escaped surrogates kept as they are).
@@ -557,7 +590,10 @@ impl Parser<'_> {
 /// (each use of a shared object is expanded), so the views bound both depth and size.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ViewLimits {
-    /// Deepest nesting of VALUEs and CODEs (CPython's marshal nesting limit is 2000).
+    /// Deepest nesting of VALUEs and CODEs. The view recurses, so the default (500) stays far
+    /// below what a 2 MiB thread stack takes; it is also far above what compilers produce (the
+    /// deepest standard-library `.pyc` nests a few dozen levels), though below CPython's
+    /// marshal limit (2000), which only hand-made data reaches.
     pub max_depth: usize,
     /// Most VALUEs in one view.
     pub max_values: usize,
@@ -566,7 +602,7 @@ pub struct ViewLimits {
 impl Default for ViewLimits {
     fn default() -> ViewLimits {
         ViewLimits {
-            max_depth: 2000,
+            max_depth: 500,
             max_values: 2_000_000,
         }
     }
@@ -993,4 +1029,159 @@ fn derived_lnotab(
         }
     }
     Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use brine_marshal::{PyVersion, ReadOptions};
+
+    fn stream(bytes: &[u8]) -> Stream<'_> {
+        brine_marshal::read(bytes, &ReadOptions::new(PyVersion::new(3, 11))).expect("valid stream")
+    }
+
+    #[test]
+    fn text_is_python_json_with_ascii_escapes() {
+        let v = Json::object([
+            (
+                "b",
+                Json::from_code_points([0x61, 0xDC80, 0x1F600, 0xE9, 0x7F, 0x0A, 0x22, 0x5C]),
+            ),
+            (
+                "a",
+                Json::Array(vec![Json::Int(-1), Json::Null, Json::Bool(true)]),
+            ),
+            ("c", Json::Array(vec![])),
+            ("d", Json::Object(vec![])),
+        ]);
+        assert_eq!(
+            v.to_text(None),
+            r#"{"a":[-1,null,true],"b":"a\udc80\ud83d\ude00\u00e9\u007f\n\"\\","c":[],"d":{}}"#
+        );
+        assert_eq!(
+            v.to_text(Some(1)),
+            "{\n \"a\": [\n  -1,\n  null,\n  true\n ],\n \"b\": \"a\\udc80\\ud83d\\ude00\\u00e9\\u007f\\n\\\"\\\\\",\n \"c\": [],\n \"d\": {}\n}"
+        );
+        assert_eq!(Json::parse(&v.to_text(Some(1))).unwrap(), v);
+        assert_eq!(Json::parse(&v.to_text(None)).unwrap(), v);
+    }
+
+    #[test]
+    fn surrogate_pairs_and_lone_surrogates() {
+        // Python cannot tell "\ud83d\ude00" from the pair's character once in JSON text.
+        assert_eq!(
+            Json::from_code_points([0xD83D, 0xDE00]),
+            Json::from_code_points([0x1F600])
+        );
+        let lone = Json::parse(r#""\ude00\ud83d""#).unwrap();
+        assert_eq!(lone, Json::Str(vec![0xDE00, 0xD83D]));
+        assert_eq!(lone.as_string(), None);
+        assert_eq!(lone.to_serde(), serde_json::json!("\u{FFFD}\u{FFFD}"));
+    }
+
+    #[test]
+    fn parse_errors_carry_offsets() {
+        for (text, offset) in [
+            ("[1,]", 3),
+            ("{\"a\" 1}", 5),
+            ("1.5", 1),
+            ("\"abc", 4),
+            ("[] x", 3),
+        ] {
+            let e = Json::parse(text).unwrap_err();
+            assert_eq!(e.offset, offset, "{text}: {e}");
+        }
+        let deep = "[".repeat(MAX_PARSE_DEPTH + 2);
+        assert!(Json::parse(&deep).unwrap_err().message.contains("deeply"));
+        // At the limit, the recursive walks over the result still fit a test thread's stack.
+        let deepest = "[".repeat(MAX_PARSE_DEPTH) + &"]".repeat(MAX_PARSE_DEPTH);
+        let v = Json::parse(&deepest).expect("at the limit");
+        assert_eq!(v.to_text(None), deepest);
+        let w = v.clone();
+        assert!(v == w);
+        assert_eq!(v.first_difference(&w), None);
+    }
+
+    #[test]
+    fn first_difference_names_the_path() {
+        let a = Json::parse(r#"{"code":{"co_consts":[1,{"x":[2,3]}]}}"#).unwrap();
+        let b = Json::parse(r#"{"code":{"co_consts":[1,{"x":[2,4]}]}}"#).unwrap();
+        assert_eq!(
+            a.first_difference(&b).unwrap(),
+            ".code.co_consts[1].x[1]: 3 vs 4"
+        );
+        assert_eq!(a.first_difference(&a), None);
+        let c = Json::parse(r#"{"code":{"co_consts":[1]}}"#).unwrap();
+        assert!(a
+            .first_difference(&c)
+            .unwrap()
+            .contains("array lengths differ"));
+    }
+
+    #[test]
+    fn deep_nesting_is_viewed_up_to_the_limit() {
+        // 499 nested one-item tuples around None: the deepest the default limit allows.
+        let mut bytes = b")\x01".repeat(499);
+        bytes.push(b'N');
+        let s = stream(&bytes);
+        let v = value_to_json(&s, s.root()).expect("within the limit");
+        let text = v.to_text(None);
+        assert!(text.starts_with(r#"{"tuple":[{"tuple":["#));
+        // The other recursive walks (printing, parsing, comparing) take this depth too.
+        let back = Json::parse(&text).expect("parse");
+        assert_eq!(back.first_difference(&v), None);
+        assert_eq!(back, v);
+        let mut deeper = b")\x01".repeat(500);
+        deeper.push(b'N');
+        let s = stream(&deeper);
+        assert!(matches!(
+            value_to_json(&s, s.root()),
+            Err(ViewError::TooDeep { limit: 500, .. })
+        ));
+        let shallow = ViewLimits {
+            max_depth: 100,
+            ..ViewLimits::default()
+        };
+        let err = Viewer::new(&s, shallow).value(s.root(), 0).unwrap_err();
+        assert_eq!(
+            err,
+            ViewError::TooDeep {
+                offset: 200,
+                limit: 100
+            }
+        );
+    }
+
+    #[test]
+    fn reference_bombs_hit_the_size_limit() {
+        // [t0, t1, ..., t40] where t0 = (None, None) and t(k) = (t(k-1), t(k-1)) by reference:
+        // 2**40 values once expanded.
+        let mut bytes = vec![b'['];
+        bytes.extend_from_slice(&41u32.to_le_bytes());
+        bytes.extend_from_slice(b"\xa9\x02NN");
+        for k in 1u32..41 {
+            bytes.extend_from_slice(b"\xa9\x02r");
+            bytes.extend_from_slice(&(k - 1).to_le_bytes());
+            bytes.push(b'r');
+            bytes.extend_from_slice(&(k - 1).to_le_bytes());
+        }
+        let s = stream(&bytes);
+        let limits = ViewLimits {
+            max_values: 100_000,
+            ..ViewLimits::default()
+        };
+        match Viewer::new(&s, limits).value(s.root(), 0) {
+            Err(ViewError::TooLarge { limit, .. }) => assert_eq!(limit, 100_000),
+            other => panic!("expected TooLarge, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_list_containing_itself_shows_a_cycle() {
+        // l = [1]; l.append(l), as marshal version 3+ writes it: flagged list, `r` to index 0.
+        let bytes = b"\xdb\x02\x00\x00\x00\xe9\x01\x00\x00\x00r\x00\x00\x00\x00";
+        let s = stream(bytes);
+        let v = value_to_json(&s, s.root()).unwrap();
+        assert_eq!(v.to_text(None), r#"{"list":[{"int":"1"},{"cycle":true}]}"#);
+    }
 }
