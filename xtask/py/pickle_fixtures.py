@@ -525,6 +525,351 @@ def loaded_view(data, interp):
         return None, "not plain data (%s)" % e
 
 
+# ---------------------------------------------------------------------------------------------
+# Structural view of symbolic streams (3.13): a stack machine over pickletools.genops that builds
+# nodes without importing or calling anything, rendered in the VALUE schema with the symbolic
+# forms (global, call, build, persid, ext, buffer). See README.md.
+
+class SymNode(object):
+    def __init__(self, kind, **kw):
+        self.kind = kind
+        self.__dict__.update(kw)
+        self.log = []  # mutations in stream order: (what, payload)
+
+
+def sym_machine(data):
+    import _compat_pickle
+    import pickletools
+
+    stack = []
+    marks = []
+    memo = {}
+    proto = [0]
+
+    def pop_mark():
+        m = marks.pop()
+        items = stack[m:]
+        del stack[m:]
+        return items
+
+    def atom(view):
+        return SymNode("atom", view=view)
+
+    for op, arg, pos in pickletools.genops(data):
+        name = op.name
+        if name == "MARK":
+            marks.append(len(stack))
+        elif name == "STOP":
+            return stack.pop()
+        elif name == "POP":
+            if marks and marks[-1] == len(stack):
+                marks.pop()
+            else:
+                stack.pop()
+        elif name == "POP_MARK":
+            pop_mark()
+        elif name == "DUP":
+            stack.append(stack[-1])
+        elif name in ("PUT", "BINPUT", "LONG_BINPUT"):
+            memo[arg] = stack[-1]
+        elif name == "MEMOIZE":
+            memo[len(memo)] = stack[-1]
+        elif name in ("GET", "BINGET", "LONG_BINGET"):
+            stack.append(memo[arg])
+        elif name == "PROTO":
+            proto[0] = arg
+        elif name == "FRAME":
+            pass
+        elif name == "NONE":
+            stack.append(atom(None))
+        elif name in ("NEWTRUE", "NEWFALSE"):
+            stack.append(atom(name == "NEWTRUE"))
+        elif name in ("INT", "BININT", "BININT1", "BININT2", "LONG", "LONG1", "LONG4"):
+            stack.append(atom(arg if isinstance(arg, bool) else {"int": str(arg)}))
+        elif name in ("FLOAT", "BINFLOAT"):
+            stack.append(atom({"float": float_repr(arg)}))
+        elif name in ("STRING", "BINSTRING", "SHORT_BINSTRING"):
+            raw = arg.encode("latin-1")
+            stack.append(SymNode("bytes", data=raw))
+        elif name in ("UNICODE", "BINUNICODE", "SHORT_BINUNICODE", "BINUNICODE8"):
+            stack.append(SymNode("str", text=arg))
+        elif name in ("BINBYTES", "SHORT_BINBYTES", "BINBYTES8"):
+            stack.append(SymNode("bytes", data=arg))
+        elif name == "BYTEARRAY8":
+            stack.append(SymNode("bytearray", data=bytes(arg)))
+        elif name == "EMPTY_TUPLE":
+            stack.append(SymNode("tuple", items=[]))
+        elif name == "TUPLE":
+            stack.append(SymNode("tuple", items=pop_mark()))
+        elif name in ("TUPLE1", "TUPLE2", "TUPLE3"):
+            n = int(name[-1])
+            items = stack[-n:]
+            del stack[-n:]
+            stack.append(SymNode("tuple", items=items))
+        elif name == "EMPTY_LIST":
+            stack.append(SymNode("list", items=[]))
+        elif name == "LIST":
+            stack.append(SymNode("list", items=pop_mark()))
+        elif name == "EMPTY_DICT":
+            stack.append(SymNode("dict", pairs=[]))
+        elif name == "DICT":
+            items = pop_mark()
+            stack.append(SymNode("dict", pairs=list(zip(items[0::2], items[1::2]))))
+        elif name == "EMPTY_SET":
+            stack.append(SymNode("set", items=[]))
+        elif name == "FROZENSET":
+            stack.append(SymNode("frozenset", items=pop_mark()))
+        elif name in ("APPEND", "APPENDS", "SETITEM", "SETITEMS", "ADDITEMS"):
+            if name in ("APPEND", "SETITEM"):
+                n = 1 if name == "APPEND" else 2
+                items = stack[-n:]
+                del stack[-n:]
+            else:
+                items = pop_mark()
+            target = stack[-1]
+            if name.startswith("APPEND"):
+                if target.kind == "list":
+                    target.items.extend(items)
+                else:
+                    target.log.append(("list", items))
+            elif name.startswith("SETITEM"):
+                pairs = list(zip(items[0::2], items[1::2]))
+                if target.kind == "dict":
+                    target.pairs.extend(pairs)
+                else:
+                    target.log.append(("dict", pairs))
+            else:
+                if target.kind == "set":
+                    target.items.extend(items)
+                else:
+                    target.log.append(("set", items))
+        elif name in ("GLOBAL", "STACK_GLOBAL", "INST"):
+            if name == "STACK_GLOBAL":
+                nm = stack.pop()
+                md = stack.pop()
+                module, qual = md.text, nm.text
+            else:
+                module, qual = arg.split(" ", 1)
+            if proto[0] < 3:
+                if (module, qual) in _compat_pickle.NAME_MAPPING:
+                    module, qual = _compat_pickle.NAME_MAPPING[(module, qual)]
+                elif module in _compat_pickle.IMPORT_MAPPING:
+                    module = _compat_pickle.IMPORT_MAPPING[module]
+            glob = SymNode("global", module=module, name=qual)
+            if name == "INST":
+                args = SymNode("tuple", items=pop_mark())
+                stack.append(SymNode("call", how="inst", func=glob, args=args, kwargs=None))
+            else:
+                stack.append(glob)
+        elif name == "REDUCE":
+            args = stack.pop()
+            func = stack.pop()
+            stack.append(SymNode("call", how="reduce", func=func, args=args, kwargs=None))
+        elif name == "NEWOBJ":
+            args = stack.pop()
+            cls = stack.pop()
+            stack.append(SymNode("call", how="newobj", func=cls, args=args, kwargs=None))
+        elif name == "NEWOBJ_EX":
+            kwargs = stack.pop()
+            args = stack.pop()
+            cls = stack.pop()
+            stack.append(SymNode("call", how="newobj_ex", func=cls, args=args, kwargs=kwargs))
+        elif name == "OBJ":
+            items = pop_mark()
+            args = SymNode("tuple", items=items[1:])
+            stack.append(SymNode("call", how="obj", func=items[0], args=args, kwargs=None))
+        elif name == "BUILD":
+            state = stack.pop()
+            stack[-1].log.append(("build", state))
+        elif name == "PERSID":
+            stack.append(SymNode("persid", pid=SymNode("str", text=arg)))
+        elif name == "BINPERSID":
+            stack.append(SymNode("persid", pid=stack.pop()))
+        elif name in ("EXT1", "EXT2", "EXT4"):
+            stack.append(atom({"ext": arg}))
+        elif name == "NEXT_BUFFER":
+            stack.append(atom({"buffer": 0}))
+        elif name == "READONLY_BUFFER":
+            stack.append(SymNode("readonly", of=stack.pop()))
+        else:
+            raise ValueError("unhandled opcode %s" % name)
+    raise ValueError("no STOP")
+
+
+def sym_plain(n):
+    """The CPython reduce forms the view shows as plain values (same rules as the Rust view)."""
+    if n.kind != "call" or n.how != "reduce" or n.log:
+        return None
+    f, a = n.func, n.args
+    if f.kind != "global" or a.kind != "tuple":
+        return None
+    args = a.items
+    builtin = f.module in ("builtins", "__builtin__")
+
+    def text(x):
+        if x.kind == "str":
+            return x.text
+        if x.kind == "bytes":
+            try:
+                return x.data.decode("utf-8")
+            except UnicodeDecodeError:
+                return None
+        return None
+
+    def latin1(x):
+        if x.kind != "str":
+            return None
+        try:
+            return x.text.encode("latin-1")
+        except UnicodeEncodeError:
+            return None
+
+    def as_bytes(x):
+        if x.kind == "bytes":
+            return x.data
+        p = sym_plain(x)
+        if p is not None and p[0] == "bytes":
+            return p[1]
+        return None
+
+    if builtin and f.name in ("set", "frozenset"):
+        if not args:
+            return (f.name, [])
+        if len(args) == 1 and args[0].kind == "list" and not args[0].log:
+            return (f.name, args[0].items)
+        return None
+    if builtin and f.name == "bytearray":
+        if not args:
+            return ("bytearray", b"")
+        if len(args) == 1:
+            b = as_bytes(args[0])
+            return None if b is None else ("bytearray", b)
+        if len(args) == 2 and text(args[1]) in ("latin-1", "latin1"):
+            b = latin1(args[0])
+            return None if b is None else ("bytearray", b)
+        return None
+    if builtin and f.name == "bytes" and not args:
+        return ("bytes", b"")
+    if builtin and f.name == "complex" and len(args) == 2:
+        nums = []
+        for x in args:
+            v = x.view if x.kind == "atom" else None
+            if isinstance(v, dict) and "float" in v:
+                nums.append(v["float"])
+            elif isinstance(v, dict) and "int" in v:
+                nums.append(float_repr(float(int(v["int"]))))
+            else:
+                return None
+        return ("complex", nums)
+    if f.module == "_codecs" and f.name == "encode" and len(args) == 2 and text(args[1]) == "latin1":
+        b = latin1(args[0])
+        return None if b is None else ("bytes", b)
+    return None
+
+
+def sym_view(root):
+    ids = {}
+
+    def hexs(b):
+        return binascii.hexlify(b).decode("ascii")
+
+    def refable(n, plain):
+        if plain is not None:
+            return plain[0] in ("set", "bytearray") or (plain[0] == "frozenset" and len(plain[1]) > 0)
+        if n.kind in ("list", "dict", "set", "bytearray", "global", "call"):
+            return True
+        if n.kind in ("tuple", "frozenset"):
+            return len(n.items) > 0
+        return False
+
+    def sorted_items(items):
+        keyed = [(dumps_json(sym_view(x)), x) for x in items]
+        keyed.sort(key=lambda kx: kx[0])
+        return [go(x) for _, x in keyed]
+
+    def effective(pairs):
+        out = []
+        index = {}
+        for k, v in pairs:
+            key = dumps_json(k.view) if k.kind == "atom" else (
+                ("s", k.text) if k.kind == "str" else ("b", k.data) if k.kind == "bytes" else id(k))
+            if not isinstance(key, (str, tuple, int)):
+                key = id(k)
+            if key in index:
+                out[index[key]] = (out[index[key]][0], v)
+            else:
+                index[key] = len(out)
+                out.append((k, v))
+        return out
+
+    def go(n):
+        plain = sym_plain(n)
+        if refable(n, plain):
+            if id(n) in ids:
+                return {"ref": ids[id(n)]}
+            ids[id(n)] = len(ids)
+        if plain is not None:
+            tag, val = plain
+            if tag in ("set", "frozenset"):
+                return {tag: sorted_items(val)}
+            if tag in ("bytes", "bytearray"):
+                return {tag: hexs(val)}
+            return {"complex": val}
+        k = n.kind
+        if k == "atom":
+            return n.view
+        if k == "str":
+            return {"str": n.text}
+        if k in ("bytes", "bytearray"):
+            return {k: hexs(n.data)}
+        if k in ("tuple", "list"):
+            return {k: [go(x) for x in n.items]}
+        if k in ("set", "frozenset"):
+            return {k: sorted_items(n.items)}
+        if k == "dict":
+            return {"dict": [[go(a), go(b)] for a, b in effective(n.pairs)]}
+        if k == "global":
+            return {"global": [n.module, n.name]}
+        if k == "persid":
+            return {"persid": go(n.pid)}
+        if k == "readonly":
+            return {"readonly": go(n.of)}
+        if k == "call":
+            fields = {"kind": n.how, "func": go(n.func), "args": go(n.args)}
+            if n.kwargs is not None:
+                fields["kwargs"] = go(n.kwargs)
+            lst, dct, st, states = [], [], [], []
+            for what, payload in n.log:
+                if what == "list":
+                    lst.extend(go(x) for x in payload)
+                elif what == "dict":
+                    dct.extend([go(a), go(b)] for a, b in payload)
+                elif what == "set":
+                    st.extend(go(x) for x in payload)
+                else:
+                    states.append(go(payload))
+            if lst:
+                fields["listitems"] = lst
+            if dct:
+                fields["dictitems"] = dct
+            if st:
+                fields["setitems"] = st
+            out = {"call": dict(sorted(fields.items()))}
+            for state in states:
+                out = {"build": {"obj": out, "state": state}}
+            return out
+        raise TypeError(k)
+
+    return go(root)
+
+
+def symbolic_view(data):
+    try:
+        return sym_view(sym_machine(data)), None
+    except Exception as e:
+        return None, "%s: %s" % (type(e).__name__, e)
+
+
 # Annotated disassemblies only for streams up to this size (keeps the fixtures small).
 ANNOTATE_MAX = 4096
 
@@ -583,12 +928,14 @@ def cmd_analyze(tmp, final):
             write_genops(base + ".genops.json", genops_json(data))
             if cases[e["case"]]["kind"] == "plain":
                 v, err = loaded_view(data, interp)
-                if v is not None:
-                    write_compact(base + ".json", {"value": v})
-                    entry["view"] = True
-                else:
-                    entry["view"] = False
-                    entry["view_error"] = err
+            else:
+                v, err = symbolic_view(data)
+            if v is not None:
+                write_compact(base + ".json", {"value": v})
+                entry["view"] = True
+            else:
+                entry["view"] = False
+                entry["view_error"] = err
         if interp == "3.13":
             for name in man["cases"]:
                 src = os.path.join(tmp, interp, name + ".value.json")
