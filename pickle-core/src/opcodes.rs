@@ -298,6 +298,20 @@ macro_rules! define_opcodes {
             table
         };
 
+        // Lookup tables indexed by the opcode byte (the hot accessors use these instead of
+        // a `match`, which does not always become a jump table).
+        static PROTO_TABLE: [u8; 256] = {
+            let mut table = [0u8; 256];
+            $( table[$byte] = $proto; )*
+            table
+        };
+
+        static ARG_TABLE: [Option<ArgKind>; 256] = {
+            let mut table = [None; 256];
+            $( table[$byte] = opt_arg!($arg); )*
+            table
+        };
+
         impl Opcode {
             /// The pickletools name, e.g. `"BININT1"`.
             pub const fn name(self) -> &'static str {
@@ -305,13 +319,15 @@ macro_rules! define_opcodes {
             }
 
             /// The protocol that introduced this opcode (pickletools' `proto`).
-            pub const fn proto(self) -> u8 {
-                match self { $(Opcode::$variant => $proto,)* }
+            #[inline]
+            pub fn proto(self) -> u8 {
+                PROTO_TABLE[self as usize]
             }
 
             /// How the argument is encoded, or `None` for opcodes without argument.
-            pub const fn arg_kind(self) -> Option<ArgKind> {
-                match self { $(Opcode::$variant => opt_arg!($arg),)* }
+            #[inline]
+            pub fn arg_kind(self) -> Option<ArgKind> {
+                ARG_TABLE[self as usize]
             }
 
             /// Stack items consumed, bottom first, as pickletools models them.

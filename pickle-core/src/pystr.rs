@@ -92,7 +92,16 @@ pub fn validate_surrogatepass(bytes: &[u8]) -> Result<(), (usize, &'static str)>
 }
 
 /// Like [`validate_surrogatepass`], returning Python's error range `(start, end, reason)`.
+#[inline]
 pub fn validate_surrogatepass_range(bytes: &[u8]) -> Result<(), (usize, usize, &'static str)> {
+    // Fast path for the common short ASCII string (no function call into the validator).
+    if bytes.len() <= 32 && bytes.iter().all(|&b| b < 0x80) {
+        return Ok(());
+    }
+    validate_slow(bytes)
+}
+
+fn validate_slow(bytes: &[u8]) -> Result<(), (usize, usize, &'static str)> {
     // Fast path: plain UTF-8.
     let mut pos = match std::str::from_utf8(bytes) {
         Ok(_) => return Ok(()),

@@ -333,6 +333,7 @@ fn stringnl_line<'a>(c: &mut Cursor<'a>) -> Result<&'a [u8], ErrorKind> {
 }
 
 /// Decodes one argument of `kind` at the cursor, with genops' rules and messages.
+#[inline]
 fn read_arg<'a>(c: &mut Cursor<'a>, kind: ArgKind) -> Result<Arg<'a>, ErrorKind> {
     Ok(match kind {
         ArgKind::Uint1 => Arg::Int(fixed::<1>(c, "uint1")?[0] as i64),
@@ -506,6 +507,7 @@ impl<'a> OpReader<'a> {
     }
 
     /// Reads the next opcode (`Ok(None)` after `STOP`).
+    #[inline]
     pub fn read_op(&mut self) -> Result<Option<Op<'a>>> {
         if self.done {
             return Ok(None);

@@ -267,6 +267,11 @@ impl Loader {
     /// Loads the pickle that starts at `data[start..]`, up to its `STOP`, into the graph.
     /// Offsets in errors and nodes are positions in `data`.
     pub fn load_at(&mut self, data: &[u8], start: usize) -> Result<Loaded> {
+        // Typical pickles spend 2-10 bytes per node; reserving up front avoids repeated
+        // reallocation (only touched pages cost memory).
+        let rest = data.len().saturating_sub(start);
+        self.graph.nodes.reserve((rest / 6).min(1 << 22));
+        self.graph.data.reserve(rest.min(1 << 26));
         Machine {
             data,
             pos: start,
