@@ -163,6 +163,10 @@ pub enum ErrorKind {
         /// How many.
         count: usize,
     },
+    /// A code object the version's CPython refuses to build (`marshal.loads` raises
+    /// `SystemError`/`ValueError`, or in old versions aborts).
+    #[error("invalid code object: {0}")]
+    InvalidCode(&'static str),
     /// A stream for a version this crate does not cover.
     #[error("Python {0} is not supported (2.7 and 3.0-3.15 are)")]
     UnsupportedVersion(PyVersion),

@@ -264,11 +264,20 @@ impl<'a> Pyc<'a> {
 
     /// As [`Pyc::parse`] with explicit limits.
     pub fn parse_with_limits(data: &'a [u8], limits: Limits) -> Result<Pyc<'a>> {
+        Pyc::parse_with(
+            data,
+            &ReadOptions::new(PyVersion::LATEST).with_limits(limits),
+        )
+    }
+
+    /// As [`Pyc::parse`] with explicit options; their version and layout are replaced by
+    /// the ones the magic number gives.
+    pub fn parse_with(data: &'a [u8], options: &ReadOptions) -> Result<Pyc<'a>> {
         let header = PycHeader::parse(data)?;
         let options = ReadOptions {
             version: header.version,
             layout: Some(header.layout),
-            limits,
+            ..*options
         };
         let stream = read_prefix(data, header.len(), &options)?;
         if stream.end != data.len() {

@@ -697,6 +697,12 @@ impl<'a, 'o> Reader<'a, 'o> {
             );
             self.code_ints.truncate(is);
             self.work.truncate(ws);
+            if self.options.check_code {
+                if let Err(why) = self.check_code(&code) {
+                    let offset = self.nodes[id.index()].offset as usize;
+                    return Err(Error::new(offset, ErrorKind::InvalidCode(why)));
+                }
+            }
             let cid = CodeId(self.codes.len() as u32);
             self.codes.push(code);
             self.nodes[id.index()].value = Value::Code(cid);
@@ -780,6 +786,139 @@ impl<'a, 'o> Reader<'a, 'o> {
                 }
             }
         }
+    }
+
+    fn resolved(&self, id: NodeId) -> &Value<'a> {
+        match self.nodes[id.index()].value {
+            Value::Ref { target, .. } | Value::StringRef { target, .. } => {
+                &self.nodes[target.index()].value
+            }
+            ref v => v,
+        }
+    }
+
+    /// What CPython checks when it builds a code object from marshalled fields (2.7:
+    /// `PyCode_New`; 3.x: `PyCode_New*`, from 3.11 `_PyCode_Validate`), and the interning of
+    /// name tuples, which needs exact `str` items. Checked against the installed interpreters
+    /// by the `live_code_checks` test.
+    fn check_code(&self, c: &CodeObject) -> std::result::Result<(), &'static str> {
+        let v = self.version;
+        let py2 = self.py2;
+        let tuple = |id: NodeId| matches!(self.resolved(id), Value::Tuple { .. });
+        let bytes = |id: NodeId| {
+            if py2 {
+                matches!(self.resolved(id), Value::Py2Str { .. })
+            } else {
+                matches!(self.resolved(id), Value::Bytes(_))
+            }
+        };
+        let text = |id: NodeId| {
+            if py2 {
+                matches!(self.resolved(id), Value::Py2Str { .. })
+            } else {
+                matches!(self.resolved(id), Value::Str { .. })
+            }
+        };
+        let all_text = |id: NodeId| {
+            let Value::Tuple { items, .. } = *self.resolved(id) else {
+                return true; // reported as "not a tuple" below
+            };
+            let ids = &self.children[items.start as usize..(items.start + items.len) as usize];
+            ids.iter().all(|&i| text(i))
+        };
+        let negative = |x: Option<i32>| x.is_some_and(|x| x < 0);
+        if c.argcount < 0 || negative(c.kwonlyargcount) || negative(c.nlocals) {
+            return Err("negative argument or local count");
+        }
+        if v.at_least(3, 8) {
+            let posonly = c.posonlyargcount.unwrap_or(0);
+            if posonly < 0 || c.argcount < posonly {
+                return Err("bad positional-only argument count");
+            }
+            if c.stacksize < 0 || c.flags < 0 {
+                return Err("negative stack size or flags");
+            }
+        }
+        let code_ok = if py2 {
+            // Any object with a read buffer: `str` or `unicode`.
+            matches!(
+                self.resolved(c.code),
+                Value::Py2Str { .. } | Value::Str { .. }
+            )
+        } else {
+            bytes(c.code)
+        };
+        if !code_ok {
+            return Err("co_code is not a byte string");
+        }
+        if !tuple(c.consts) || !tuple(c.names) {
+            return Err("co_consts or co_names is not a tuple");
+        }
+        for t in [c.varnames, c.freevars, c.cellvars, c.localsplusnames]
+            .into_iter()
+            .flatten()
+        {
+            if !tuple(t) {
+                return Err("a variable-name field is not a tuple");
+            }
+        }
+        if !text(c.name) || !text(c.filename) || c.qualname.is_some_and(|q| !text(q)) {
+            return Err("co_name, co_qualname or co_filename is not a string");
+        }
+        if !bytes(c.linetable) || c.exceptiontable.is_some_and(|e| !bytes(e)) {
+            return Err("line or exception table is not a byte string");
+        }
+        if let Some(kinds) = c.localspluskinds {
+            let names_len = match *self.resolved(c.localsplusnames.unwrap_or(kinds)) {
+                Value::Tuple { items, .. } => Some(items.len as usize),
+                _ => None,
+            };
+            match *self.resolved(kinds) {
+                Value::Bytes(k) if Some(k.len()) == names_len => {}
+                _ => return Err("co_localspluskinds does not match co_localsplusnames"),
+            }
+        }
+        for t in [
+            Some(c.names),
+            c.varnames,
+            c.freevars,
+            c.cellvars,
+            c.localsplusnames,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            if !all_text(t) {
+                return Err("non-string found in a name tuple");
+            }
+        }
+        let args = i64::from(c.argcount)
+            + i64::from(c.kwonlyargcount.unwrap_or(0))
+            + i64::from(c.flags & 0x4 != 0)
+            + i64::from(c.flags & 0x8 != 0);
+        if v.at_least(3, 6) && !v.at_least(3, 11) {
+            // Enough variable names to cover the arguments (checked from 3.6; 2.7 does not).
+            if let Some(Value::Tuple { items, .. }) = c.varnames.map(|n| self.resolved(n)) {
+                if args > i64::from(items.len) {
+                    return Err("co_varnames is too small");
+                }
+            }
+        }
+        if v.at_least(3, 11) {
+            if let Value::Bytes(code) = *self.resolved(c.code) {
+                if code.len() % 2 != 0 {
+                    return Err("co_code is malformed (odd length)");
+                }
+            }
+            // Enough local names to cover the arguments.
+            if let Some(Value::Bytes(kinds)) = c.localspluskinds.map(|k| self.resolved(k)) {
+                let nlocals = kinds.iter().filter(|&&k| k & 0x20 != 0).count() as i64;
+                if nlocals < args {
+                    return Err("co_varnames is too small");
+                }
+            }
+        }
+        Ok(())
     }
 
     fn run(&mut self) -> Result<NodeId> {

@@ -17,6 +17,10 @@ pub struct ReadOptions {
     pub layout: Option<CodeLayout>,
     /// Limits.
     pub limits: Limits,
+    /// Reject code objects that the version's CPython refuses to build (wrong field types,
+    /// negative counts, malformed `co_code`, ...), as `marshal.loads` does. On by default;
+    /// turn off to inspect malformed code objects.
+    pub check_code: bool,
 }
 
 impl ReadOptions {
@@ -26,7 +30,14 @@ impl ReadOptions {
             version,
             layout: None,
             limits: Limits::default(),
+            check_code: true,
         }
+    }
+
+    /// Turns the code-object checks on or off (see [`ReadOptions::check_code`]).
+    pub fn with_code_checks(mut self, on: bool) -> ReadOptions {
+        self.check_code = on;
+        self
     }
 
     /// Replaces the limits.
