@@ -4,9 +4,10 @@
 #                                               file when given): {"file", "marshal" (hex of
 #                                               marshal.dumps(code)), "code_objects": [...]},
 #                                               each code object as in the .dis.json fixtures.
-#   python opcodes_stdlib.py bench OUT          OUT = the marshalled code objects ([u32 LE
-#                                               length][bytes]...); stdout = JSON with the time
-#                                               dis.get_instructions takes over every code object.
+#   python opcodes_stdlib.py bench OUT [ROUNDS] OUT = the marshalled code objects ([u32 LE
+#                                               length][bytes]...); stdout = JSON with the best
+#                                               CPU time dis.get_instructions takes over every
+#                                               code object (after a marshal round trip).
 #
 # Runs on 2.7 (which has no dis.get_instructions: a loop decoding like dis.disassemble stands in)
 # and 3.6+. Files that do not compile with this interpreter are skipped.
@@ -191,7 +192,7 @@ def main():
     import warnings
     warnings.simplefilter('ignore')
     mode, out_path = sys.argv[1], sys.argv[2]
-    every = int(sys.argv[3]) if len(sys.argv) > 3 else 1
+    every = int(sys.argv[3]) if len(sys.argv) > 3 and mode == 'dis' else 1
     root, files = stdlib_files()
     files = files[::every]
     if mode == 'dis':
@@ -223,8 +224,10 @@ def main():
                 codes.extend(c for _, c in code_objects(marshal.loads(data)))
         count = 0
         best = None
-        for _ in range(3):
-            start = time.time()
+        timer = getattr(time, 'process_time', None) or time.clock
+        rounds = int(sys.argv[3]) if len(sys.argv) > 3 else 3
+        for _ in range(rounds):
+            start = timer()
             count = 0
             for co in codes:
                 if PY2:
@@ -232,7 +235,7 @@ def main():
                 else:
                     for _ins in dis.get_instructions(co):
                         count += 1
-            elapsed = time.time() - start
+            elapsed = timer() - start
             best = elapsed if best is None else min(best, elapsed)
         sys.stdout.write(json.dumps({'files': len(files), 'code_objects': len(codes),
                                      'instructions': count, 'seconds': best}) + '\n')
