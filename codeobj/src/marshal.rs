@@ -258,7 +258,11 @@ impl<'a> Code<'a> {
             stacksize: self.stacksize as i32,
             flags: self.raw_flags as i32,
             code: self.code.to_vec(),
-            consts: self.consts.iter().map(const_to_object).collect(),
+            consts: self
+                .consts
+                .iter()
+                .map(|c| const_to_object(c, py2))
+                .collect(),
             names: self.names.iter().map(name_obj).collect(),
             filename: Some(Box::new(name_obj(&self.filename))),
             name: Some(Box::new(name_obj(&self.name))),
@@ -287,13 +291,16 @@ impl<'a> Code<'a> {
     }
 }
 
-fn const_to_object(c: &Const<'_>) -> Object {
+fn const_to_object(c: &Const<'_>, py2: bool) -> Object {
+    let conv = |x: &Const<'_>| const_to_object(x, py2);
     match c {
         Const::None => Object::None,
         Const::Bool(b) => Object::Bool(*b),
         Const::Ellipsis => Object::Ellipsis,
         Const::StopIteration => Object::StopIteration,
         Const::Int(i) => Object::int(*i),
+        // A Python 2 BigInt is a `long` (see `Code::from_marshal`).
+        Const::BigInt(b) if py2 => Object::Py2Long((**b).clone()),
         Const::BigInt(b) => Object::Int((**b).clone()),
         Const::Float(f) => Object::Float(*f),
         Const::Complex(re, im) => Object::Complex(*re, *im),
@@ -306,20 +313,15 @@ fn const_to_object(c: &Const<'_>) -> Object {
             data: b.to_vec(),
             interned: false,
         },
-        Const::Tuple(items) => Object::Tuple(items.iter().map(const_to_object).collect()),
-        Const::List(items) => Object::List(items.iter().map(const_to_object).collect()),
-        Const::Set(items) => Object::Set(items.iter().map(const_to_object).collect()),
-        Const::FrozenSet(items) => Object::FrozenSet(items.iter().map(const_to_object).collect()),
-        Const::Dict(pairs) => Object::Dict(
-            pairs
-                .iter()
-                .map(|(k, v)| (const_to_object(k), const_to_object(v)))
-                .collect(),
-        ),
+        Const::Tuple(items) => Object::Tuple(items.iter().map(conv).collect()),
+        Const::List(items) => Object::List(items.iter().map(conv).collect()),
+        Const::Set(items) => Object::Set(items.iter().map(conv).collect()),
+        Const::FrozenSet(items) => Object::FrozenSet(items.iter().map(conv).collect()),
+        Const::Dict(pairs) => Object::Dict(pairs.iter().map(|(k, v)| (conv(k), conv(v))).collect()),
         Const::Slice(parts) => Object::Slice(Box::new([
-            const_to_object(&parts[0]),
-            const_to_object(&parts[1]),
-            const_to_object(&parts[2]),
+            conv(&parts[0]),
+            conv(&parts[1]),
+            conv(&parts[2]),
         ])),
         Const::Code(code) => Object::Code(Box::new(code.to_marshal())),
     }

@@ -150,7 +150,6 @@ impl OpInfo {
 }
 
 /// The opcode table of one CPython `major.minor`.
-#[derive(Debug)]
 pub struct OpcodeTable {
     /// `(major, minor)`.
     pub version: (u8, u8),
@@ -174,6 +173,13 @@ pub struct OpcodeTable {
     pub intrinsic_2: &'static [&'static str],
     /// Pseudo opcodes (≥ 256, 3.12+): names the compiler uses, never found in bytecode.
     pub pseudo: &'static [(&'static str, u16)],
+}
+
+impl std::fmt::Debug for OpcodeTable {
+    /// Just the version: the 256 entries would drown any message a table appears in.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "OpcodeTable({}.{})", self.version.0, self.version.1)
+    }
 }
 
 impl PartialEq for OpcodeTable {
