@@ -124,6 +124,14 @@ pub struct Instructions<'c, 'a> {
 impl<'a> Code<'a> {
     /// Decodes the bytecode, instruction by instruction, without allocating.
     pub fn instructions<'c>(&'c self) -> Instructions<'c, 'a> {
+        self.instructions_with_limits(crate::limits::Limits::DEFAULT)
+    }
+
+    /// As [`Code::instructions`], with explicit limits (`max_extended_args`).
+    pub fn instructions_with_limits<'c>(
+        &'c self,
+        limits: crate::limits::Limits,
+    ) -> Instructions<'c, 'a> {
         Instructions {
             code: self,
             table: self.table,
@@ -132,7 +140,7 @@ impl<'a> Code<'a> {
             ext_count: 0,
             ext_start: 0,
             stop: false,
-            max_ext: crate::limits::Limits::DEFAULT.max_extended_args,
+            max_ext: limits.max_extended_args,
         }
     }
 }
@@ -260,7 +268,8 @@ impl<'c, 'a> Iterator for Instructions<'c, 'a> {
                 let a = self.ext | u64::from(lo);
                 arg = Some(a as u32);
                 self.ext = if is_ext { (a << 8) & 0xFFFF_FFFF } else { 0 };
-            } else {
+            } else if t.version >= (3, 10) {
+                // 3.6-3.9's dis keeps a pending EXTENDED_ARG across argument-less opcodes.
                 self.ext = 0;
             }
             end = self.pos + 2 + 2 * info.caches as usize;
@@ -274,7 +283,7 @@ impl<'c, 'a> Iterator for Instructions<'c, 'a> {
             self.ext = if is_ext { (a << 16) & 0xFFFF_FFFF } else { 0 };
             end = self.pos + 3;
         } else {
-            self.ext = 0;
+            // Before 3.6 an argument-less opcode leaves a pending EXTENDED_ARG alone.
             end = self.pos + 1;
         }
         let start_offset = if self.ext_count > 0 {
@@ -414,5 +423,48 @@ impl JumpTargets {
                 .filter(move |b| w & (1 << b) != 0)
                 .map(move |b| i as u32 * 64 + b)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `EXTENDED_ARG 1; NOP; LOAD_CONST 0`: 3.8's dis gives LOAD_CONST 256 (the prefix survives
+    /// the argument-less NOP), 3.10's gives 0 (checked with both interpreters).
+    #[test]
+    fn extended_arg_across_argumentless_opcode() {
+        for (ver, want) in [((3, 8), 256), ((3, 10), 0)] {
+            let t = OpcodeTable::for_version(ver.0, ver.1).unwrap();
+            let bytes = [
+                t.extended_arg,
+                1,
+                t.opcode("NOP").unwrap(),
+                0,
+                t.opcode("LOAD_CONST").unwrap(),
+                0,
+            ];
+            let code = Code::empty(t, &bytes);
+            let args: Vec<Option<u32>> = code.instructions().map(|i| i.arg).collect();
+            assert_eq!(args, [Some(1), None, Some(want)], "{ver:?}");
+        }
+    }
+
+    #[test]
+    fn caches_are_skipped_and_counted_by_jumps() {
+        // 3.12: LOAD_GLOBAL (4 caches) then POP_JUMP_IF_FALSE 1 (no caches in 3.12) jumps
+        // over one instruction.
+        let t = OpcodeTable::for_version(3, 12).unwrap();
+        let mut bytes = vec![t.opcode("LOAD_GLOBAL").unwrap(), 0];
+        bytes.extend([0; 8]);
+        bytes.extend([t.opcode("POP_JUMP_IF_FALSE").unwrap(), 1]);
+        bytes.extend([t.opcode("NOP").unwrap(), 0, t.opcode("NOP").unwrap(), 0]);
+        let mut code = Code::empty(t, &bytes);
+        code.names = vec![PyStr::new(b"g", true)];
+        let ins: Vec<_> = code.instructions().collect();
+        assert_eq!(ins.len(), 4);
+        assert_eq!(ins[1].offset, 10);
+        assert_eq!(ins[1].argval, ArgVal::Jump(14));
+        assert!(ins.iter().all(|i| i.problem.is_none()));
     }
 }
