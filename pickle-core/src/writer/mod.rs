@@ -188,3 +188,33 @@ pub fn reemit(graph: &Graph, original: &[u8]) -> Result<(Vec<u8>, Option<Profile
     }
     Ok((first.unwrap_or_default(), None))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{loads_with, LoadOptions};
+
+    #[test]
+    fn recorded_profile_refuses_dup_sharing_instead_of_blowing_up() {
+        // N DUP TUPLE2 repeated 60 times: 2**60 paths, no memo.
+        let mut data = b"\x80\x02N".to_vec();
+        for _ in 0..60 {
+            data.extend_from_slice(b"2\x86");
+        }
+        data.push(b'.');
+        let opts = LoadOptions {
+            record_steps: true,
+            ..LoadOptions::default()
+        };
+        let graph = loads_with(&data, &opts).unwrap();
+        let replay = WriteOptions {
+            profile: Profile::Recorded,
+            ..WriteOptions::new(2)
+        };
+        let err = write_graph(&graph, graph.root(), &replay).unwrap_err();
+        assert!(matches!(err, WriteError::Unsupported(_)), "{err}");
+        // The rule-based writer memoizes the tuples: linear output.
+        let bytes = write_graph(&graph, graph.root(), &WriteOptions::new(2)).unwrap();
+        assert!(bytes.len() < 60 * 8, "{} bytes", bytes.len());
+    }
+}

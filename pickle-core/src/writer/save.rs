@@ -340,6 +340,36 @@ impl<'g> Saver<'g> {
             self.emit_get(key);
             return Ok(());
         }
+        if let (Some(rec), Ref::Node(id)) = (&mut self.rec, r) {
+            // A container reached again without a memo entry was shared with DUP in the
+            // source; writing it again would not reproduce the stream and, repeated, could
+            // blow up exponentially (`x DUP TUPLE2 DUP TUPLE2 ...`).
+            let fans_out = !matches!(
+                self.graph.kind(id),
+                NodeKind::None
+                    | NodeKind::Bool(_)
+                    | NodeKind::Int(_)
+                    | NodeKind::BigInt(_)
+                    | NodeKind::Float(_)
+                    | NodeKind::Ext { .. }
+                    | NodeKind::Buffer { .. }
+            );
+            // A tuple is legitimately saved twice by the recursive-tuple trick (pickle.md
+            // §14.6): once outside, once inside its own items, before it is memoized.
+            let allowed = if matches!(self.graph.kind(id), NodeKind::Tuple(_)) {
+                2
+            } else {
+                1
+            };
+            let count = rec.written.entry(id).or_insert(0);
+            *count += 1;
+            if fans_out && *count > allowed {
+                return Err(WriteError::Unsupported(format!(
+                    "node {} is reached twice but was never memoized in the source (DUP)",
+                    id.index()
+                )));
+            }
+        }
         match r {
             Ref::Node(id) => self.save_node(id, depth),
             Ref::Virt(i) => self.save_virt(i, depth),
@@ -885,6 +915,8 @@ struct Recorded {
     batches: HashMap<NodeId, Vec<(Opcode, u64)>>,
     /// The raw text argument of the opcode that made a node (INT, LONG, FLOAT, STRING, ...).
     raw: HashMap<NodeId, crate::graph::Span>,
+    /// How often each node has been saved (see `save`).
+    written: HashMap<NodeId, u8>,
 }
 
 impl Recorded {
@@ -893,6 +925,7 @@ impl Recorded {
             puts: HashMap::new(),
             batches: HashMap::new(),
             raw: HashMap::new(),
+            written: HashMap::new(),
         };
         for step in &graph.steps {
             let Some(node) = step.node else { continue };
