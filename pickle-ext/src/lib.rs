@@ -7,5 +7,10 @@
 
 #[cfg(feature = "cli")]
 pub mod cli;
+pub mod error;
+pub mod infer;
 #[cfg(feature = "json")]
 pub mod json;
+pub mod limits;
+pub mod model;
+pub mod recognise;
