@@ -231,9 +231,16 @@ impl<'g> Saver<'g> {
     // ---- memo -------------------------------------------------------------------------------
 
     fn memoize(&mut self, r: Ref) {
-        if let (Some(rec), Ref::Node(id)) = (&self.rec, r) {
+        if let (Some(rec), Ref::Node(id)) = (&mut self.rec, r) {
             // Replay the source: memoize only what it memoized, under its key and opcode.
             if let Some(&(op, key)) = rec.puts.get(&id) {
+                if self.memo.contains_key(&r) {
+                    return;
+                }
+                // A key stored again belongs to the new object from now on.
+                if let Some(old) = rec.key_owner.insert(key, r) {
+                    self.memo.remove(&old);
+                }
                 self.memo.insert(r, key);
                 match op {
                     Opcode::Put => self.out.write(format!("p{key}\n").as_bytes()),
@@ -368,6 +375,25 @@ impl<'g> Saver<'g> {
                     "node {} is reached twice but was never memoized in the source (DUP)",
                     id.index()
                 )));
+            }
+        }
+        if let (Some(rec), Ref::Node(id)) = (&self.rec, r) {
+            // Kinds CPython never memoizes may still have been stored by the source: store
+            // them once everything pushed below has been written.
+            let memoized_anyway = matches!(
+                self.graph.kind(id),
+                NodeKind::None
+                    | NodeKind::Bool(_)
+                    | NodeKind::Int(_)
+                    | NodeKind::BigInt(_)
+                    | NodeKind::Float(_)
+                    | NodeKind::Persistent { .. }
+                    | NodeKind::Ext { .. }
+                    | NodeKind::Buffer { .. }
+                    | NodeKind::ReadOnly { .. }
+            ) || matches!(self.graph.kind(id), NodeKind::Tuple(v) if v.is_empty());
+            if memoized_anyway && rec.puts.contains_key(&id) {
+                self.tasks.push(Task::Memoize(r));
             }
         }
         match r {
@@ -917,6 +943,8 @@ struct Recorded {
     raw: HashMap<NodeId, crate::graph::Span>,
     /// How often each node has been saved (see `save`).
     written: HashMap<NodeId, u8>,
+    /// Which node holds each memo key now (keys can be stored again).
+    key_owner: HashMap<u64, Ref>,
 }
 
 impl Recorded {
@@ -926,6 +954,7 @@ impl Recorded {
             batches: HashMap::new(),
             raw: HashMap::new(),
             written: HashMap::new(),
+            key_owner: HashMap::new(),
         };
         for step in &graph.steps {
             let Some(node) = step.node else { continue };
