@@ -203,3 +203,82 @@ fn every_sample_value_matches_cpython_and_round_trips() {
         failures.join("\n")
     );
 }
+
+#[test]
+fn hash_based_fixtures_carry_cpythons_source_hash_and_sizes_match() {
+    let src = brine_tests::fixtures_dir().join("src");
+    let (mut hashed, mut sized) = (0, 0);
+    for (version, dir) in version_dirs() {
+        let manifest = load_json(&dir.join("manifest.json"));
+        let Json::Array(compiled) = &manifest["compiled"] else {
+            panic!("manifest")
+        };
+        for entry in compiled {
+            let source_name = entry["source"].as_string().expect("source");
+            let source = fs::read(src.join(&source_name)).expect("source file");
+            let Json::Array(pycs) = &entry["pycs"] else {
+                panic!("pycs")
+            };
+            for p in pycs {
+                let name = p["pyc"].as_string().expect("pyc");
+                let data = fs::read(dir.join(&name)).expect("pyc file");
+                let header = Pyc::parse(&data).expect("parse").header;
+                match header.check_source_hash(&source) {
+                    Some(ok) => {
+                        assert!(ok, "{version}/{name}: our SipHash differs from importlib's");
+                        hashed += 1;
+                    }
+                    None => {
+                        if let Some(size) = header.source_size() {
+                            assert_eq!(size as usize, source.len(), "{version}/{name}");
+                            sized += 1;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    // basics.py in two hash-based flavours for each of 3.7-3.13.
+    assert!(hashed >= 14, "only {hashed} hash-based fixtures");
+    assert!(sized >= 100, "only {sized} timestamp fixtures with a size");
+}
+
+#[test]
+fn every_source_compiles_somewhere_and_skips_are_syntax_errors() {
+    let src = brine_tests::fixtures_dir().join("src");
+    let mut sources: Vec<String> = fs::read_dir(&src)
+        .expect("src")
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.ends_with(".py"))
+        .collect();
+    sources.sort();
+    let mut compiled_somewhere = std::collections::BTreeSet::new();
+    for (version, dir) in version_dirs() {
+        let manifest = load_json(&dir.join("manifest.json"));
+        let (Json::Array(compiled), Json::Array(skipped)) =
+            (&manifest["compiled"], &manifest["skipped"])
+        else {
+            panic!("manifest")
+        };
+        assert_eq!(
+            compiled.len() + skipped.len(),
+            sources.len(),
+            "{version}: every source is either compiled or skipped"
+        );
+        for s in skipped {
+            let reason = s["reason"].as_string().expect("reason");
+            assert!(reason.starts_with("SyntaxError"), "{version}: {reason}");
+        }
+        for c in compiled {
+            compiled_somewhere.insert(c["source"].as_string().expect("source"));
+        }
+    }
+    let never: Vec<_> = sources
+        .iter()
+        .filter(|s| !compiled_somewhere.contains(*s))
+        .collect();
+    assert!(
+        never.is_empty(),
+        "sources no interpreter compiled: {never:?}"
+    );
+}
