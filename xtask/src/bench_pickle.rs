@@ -5,7 +5,8 @@
 //! Inputs are made by the newest installed CPython 3 into a temporary directory: a ~10 MB mixed
 //! structure, 2 M short strings, a memo-heavy graph, one 64 MB bytes object, and a list nested
 //! 20,000 deep (all protocol 4). serde-pickle runs in a child process (it recurses and may
-//! overflow its stack on the deep file; a crash is reported, not fatal).
+//! overflow its stack on the deep file): "crash" means the child died, "error" that
+//! serde-pickle rejected the file.
 //!
 //! Build with optimisations for meaningful numbers:
 //! `cargo run --release -p xtask -- bench pickle [--rounds N]`.
@@ -30,9 +31,11 @@ files = {
     "strings_2m": ["s%d" % (i % 100000) + "x" * (i % 5) for i in range(2000000)],
     "bytes_64mb": b"\xab" * (64 << 20),
 }
-shared = [{"k%d" % j: [j, str(j)] for j in range(5)} for _ in range(1000)]
+# Memo-heavy: 500k references to 1000 shared nested tuples and strings (immutable, so
+# serde-pickle accepts it; it copies every memo hit).
+shared = [("k%d" % j, j, ("x" * 20, j * 0.5, ("y", j, (j, "z" * 30)))) for j in range(1000)]
 keys = ["key%d" % i for i in range(1000)]
-files["memo_heavy"] = [[shared[(i * 7) % 1000], keys[i % 1000], shared[i % 1000]] for i in range(500000)]
+files["memo_heavy"] = [(shared[(i * 7) % 1000], keys[i % 1000], shared[i % 1000]) for i in range(500000)]
 for name, obj in files.items():
     with open(os.path.join(out, name + ".pickle"), "wb") as f:
         f.write(pickle.dumps(obj, 4))
@@ -234,18 +237,23 @@ fn run_in(py: &brine_tests::Interpreter, dir: &Path, rounds: usize) -> crate::Ta
             .arg(path)
             .output()
             .map_err(|e| e.to_string())?;
+        // NaN: serde-pickle rejected the file; infinity: it crashed (e.g. stack overflow).
         let serde_t: f64 = if child.status.success() {
             String::from_utf8_lossy(&child.stdout)
                 .trim()
                 .parse()
                 .unwrap_or(f64::NAN)
-        } else {
+        } else if child.status.code() == Some(1) {
             f64::NAN
+        } else {
+            f64::INFINITY
         };
         let get = |i: usize| py_t.get(i).copied().unwrap_or(f64::NAN);
         let ms = |t: f64| {
             if t.is_finite() {
                 format!("{:.1}", t * 1e3)
+            } else if t.is_nan() {
+                "error".to_string()
             } else {
                 "crash".to_string()
             }
