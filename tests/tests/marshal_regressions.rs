@@ -128,4 +128,17 @@ fn future_annotations_flag_follows_the_3_8_3_move() {
         patch >= 3,
         "the 3.8 fixtures must come from 3.8.3 or later, got {full}"
     );
+
+    // Interpreting the bits needs the patch level: with 3.8.18's, codeobj finds `annotations`
+    // in the flags CPython 3.8.18 wrote, as it does in 3.7's and 3.9's with theirs; read with
+    // the 3.8.0-3.8.2 layout, the same bits do not mean `annotations`.
+    use brine_codeobj::{FutureLayout, Futures};
+    let layout = |minor: u8, patch: u32| FutureLayout::for_version(3, minor, Some(patch as u8));
+    let annotations = |layout: FutureLayout, flags: i64| {
+        layout.decode(flags as u32).contains(Futures::ANNOTATIONS)
+    };
+    assert!(annotations(layout(7, 16), f37));
+    assert!(annotations(layout(8, patch), f38));
+    assert!(annotations(layout(9, 18), f39));
+    assert!(!annotations(layout(8, 2), f38));
 }
