@@ -193,6 +193,9 @@ def plain_cases():
         cur[u"k%d" % i] = nxt
         cur = nxt
     add("nested_dict_60", deepd)
+    # More than 256 memo entries: LONG_BINPUT / LONG_BINGET below protocol 4.
+    strs = [u"s%d" % i for i in range(300)]
+    add("memo_over_256", strs + strs)
     add("nested_mixed", {u"list": [1, (2, [3, {u"four": set([4])}])], u"t": (frozenset([5]),)})
     # Frame edges (protocol 4+ only, to keep the fixtures small).
     big = [4, 5]
