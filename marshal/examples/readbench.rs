@@ -1,7 +1,7 @@
 //! Reads every `.pyc` under a directory repeatedly and prints our throughput (a profiling aid;
 //! `cargo xtask bench marshal` is the real comparison with CPython).
 //!
-//! `cargo run --release -p brine-marshal --example readbench -- DIR [ROUNDS]`
+//! `cargo run --release -p brine-marshal --example readbench -- DIR [ROUNDS] [nocheck]`
 
 use brine_marshal::{read_prefix, PycHeader, ReadOptions};
 use std::path::{Path, PathBuf};
@@ -34,6 +34,7 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let dir = args.next().expect("usage: readbench DIR [ROUNDS]");
     let rounds: usize = args.next().and_then(|r| r.parse().ok()).unwrap_or(10);
+    let check_code = args.next().as_deref() != Some("nocheck");
     let mut paths = Vec::new();
     collect(Path::new(&dir), &mut paths);
     let files: Vec<(Vec<u8>, PycHeader)> = paths
@@ -52,7 +53,9 @@ fn main() {
         let t = cpu(origin);
         nodes = 0;
         for (d, h) in &files {
-            let opts = ReadOptions::new(h.version).with_layout(h.layout);
+            let opts = ReadOptions::new(h.version)
+                .with_layout(h.layout)
+                .with_code_checks(check_code);
             let s = read_prefix(d, h.len(), &opts).expect("readable");
             nodes += s.len();
         }

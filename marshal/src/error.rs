@@ -157,7 +157,7 @@ pub enum ErrorKind {
     /// A `.pyc` PEP 552 flags word with bits other than 1 and 2.
     #[error("invalid .pyc flags {0:#x} (only bits 0x1 and 0x2 are defined)")]
     InvalidPycFlags(u32),
-    /// Bytes after a `.pyc`'s object (or after a stream read with [`crate::read`]).
+    /// Bytes after a `.pyc`'s object (or after a stream read with [`crate::read()`]).
     #[error("{count} unexpected byte(s) after the object")]
     TrailingBytes {
         /// How many.

@@ -1,4 +1,4 @@
-//! Owned values for writing new marshal data ([`crate::dumps`]), and conversion from a read
+//! Owned values for writing new marshal data ([`crate::dumps()`]), and conversion from a read
 //! [`Stream`].
 
 use crate::error::{Error, ErrorKind, Result};
@@ -7,10 +7,10 @@ use crate::stream::Stream;
 use crate::version::CodeField;
 use num_bigint::BigInt;
 
-/// An owned Python value, as built in Rust to be written with [`crate::dumps`].
+/// An owned Python value, as built in Rust to be written with [`crate::dumps()`].
 ///
 /// There is no sharing: each occurrence is written in full (no FLAG_REF, see
-/// [`crate::dumps`]).
+/// [`crate::dumps()`]).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Object {
     /// `None`.

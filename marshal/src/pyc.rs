@@ -299,7 +299,7 @@ impl<'a> Pyc<'a> {
     }
 }
 
-/// Builds a `.pyc` from a header and marshal bytes (e.g. from [`crate::dumps`]).
+/// Builds a `.pyc` from a header and marshal bytes (e.g. from [`crate::dumps()`]).
 pub fn write_pyc(header: &PycHeader, marshal: &[u8]) -> Vec<u8> {
     let mut out = header.to_bytes();
     out.extend_from_slice(marshal);

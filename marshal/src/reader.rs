@@ -132,7 +132,7 @@ impl<'a, 'o> Reader<'a, 'o> {
             layout,
             fields: layout.fields(),
             options,
-            nodes: Vec::with_capacity((remaining / 6).min(1 << 20)),
+            nodes: Vec::with_capacity((remaining / 12).min(1 << 20)),
             children: Vec::with_capacity((remaining / 8).min(1 << 20)),
             codes: Vec::with_capacity((remaining / 512).min(1 << 14)),
             refs: Vec::with_capacity((remaining / 16).min(1 << 18)),
@@ -265,6 +265,7 @@ impl<'a, 'o> Reader<'a, 'o> {
         Ok(Step::Done(id))
     }
 
+    #[inline]
     fn open(
         &mut self,
         value: Value<'a>,
@@ -588,6 +589,7 @@ impl<'a, 'o> Reader<'a, 'o> {
         }
     }
 
+    #[inline]
     fn open_seq(
         &mut self,
         value: Value<'a>,

@@ -60,7 +60,7 @@ impl ReadOptions {
 }
 
 /// One marshal stream, read losslessly: an arena of nodes borrowing string payloads from the
-/// input. [`crate::write`] turns it back into the same bytes.
+/// input. [`crate::write()`] turns it back into the same bytes.
 ///
 /// Node ids follow stream order; the root is the stream's object. Containers list their
 /// children as ranges of a shared pool ([`Stream::children`]). References (`r`, `R`) are nodes
@@ -80,6 +80,12 @@ pub struct Stream<'a> {
 }
 
 impl<'a> Stream<'a> {
+    /// Reads a whole marshal stream written by `version`, with default options (see
+    /// [`crate::read()`] for the general form).
+    pub fn parse(data: &'a [u8], version: PyVersion) -> crate::Result<Stream<'a>> {
+        crate::read(data, &ReadOptions::new(version))
+    }
+
     /// The Python version the stream was read as.
     pub fn version(&self) -> PyVersion {
         self.version
