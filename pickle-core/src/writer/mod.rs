@@ -217,4 +217,16 @@ mod tests {
         let bytes = write_graph(&graph, graph.root(), &WriteOptions::new(2)).unwrap();
         assert!(bytes.len() < 60 * 8, "{} bytes", bytes.len());
     }
+
+    #[test]
+    fn pystr_values_carry_lone_surrogates() {
+        // CPython: pickle.dumps('\ud800', 4) and pickle.dumps('\ud800', 0)
+        let v = Value::PyStr(b"\xed\xa0\x80".to_vec());
+        assert_eq!(
+            dumps(&v, 4).unwrap(),
+            b"\x80\x04\x95\x07\x00\x00\x00\x00\x00\x00\x00\x8c\x03\xed\xa0\x80\x94."
+        );
+        assert_eq!(dumps(&v, 0).unwrap(), b"V\\ud800\np0\n.");
+        assert!(dumps(&Value::PyStr(b"\xff".to_vec()), 4).is_err());
+    }
 }

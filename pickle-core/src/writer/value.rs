@@ -24,6 +24,10 @@ pub enum Value {
     Complex(f64, f64),
     /// A `str`.
     Str(String),
+    /// A `str` given as its surrogatepass UTF-8 bytes (`s.encode('utf-8', 'surrogatepass')`),
+    /// for text with lone surrogates, which a Rust `String` cannot hold. Invalid bytes make
+    /// [`dumps`](super::dumps) fail.
+    PyStr(Vec<u8>),
     /// A `bytes`.
     Bytes(Vec<u8>),
     /// A `bytearray`.
@@ -156,6 +160,15 @@ impl Builder {
             }
             Value::Str(s) => {
                 let span = self.graph.push_data(s.as_bytes());
+                self.push(NodeKind::Str(span), Opcode::Binunicode)
+            }
+            Value::PyStr(bytes) => {
+                crate::pystr::validate_surrogatepass(bytes).map_err(|(pos, why)| {
+                    WriteError::Unsupported(format!(
+                        "Value::PyStr is not surrogatepass UTF-8 at byte {pos}: {why}"
+                    ))
+                })?;
+                let span = self.graph.push_data(bytes);
                 self.push(NodeKind::Str(span), Opcode::Binunicode)
             }
             Value::Bytes(b) => {
