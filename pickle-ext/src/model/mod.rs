@@ -8,6 +8,7 @@
 //! every call node no recogniser claimed is an opaque call ([`Model::opaque_calls`]): kept with
 //! its arguments, never dropped, never guessed.
 
+mod code;
 mod producer;
 
 pub use producer::{Era, Family, Producer, Vendor};
@@ -341,6 +342,44 @@ impl Model {
             .filter(|(_, n)| matches!(n.kind, NodeKind::Object(_)))
             .map(|(i, _)| NodeId::from_index(i))
             .filter(move |id| !self.node_entity.contains_key(id))
+    }
+
+    /// For a code object shipped as marshal bytes (extpickle, the copyreg trick): the decoded
+    /// code, read with the marshal format of `version`, else of the inferred Python
+    /// ([`PythonInference::version`]), else of the only version that reads the bytes.
+    /// `None` if `node` is not such a code object; `Err` when the version is ambiguous or the
+    /// bytes do not read as that version.
+    pub fn marshal_code(
+        &self,
+        node: NodeId,
+        version: Option<(u8, u8)>,
+    ) -> Option<Result<brine_codeobj::Code<'_>, String>> {
+        let code = self.code(node)?;
+        let CodeSource::Marshal { bytes } = code.source else {
+            return None;
+        };
+        let data = self.bytes_of(bytes)?;
+        let Some((major, minor)) = version
+            .or_else(|| self.python.version())
+            .or_else(|| code.marshal_versions.single())
+        else {
+            return Some(Err(format!(
+                "the marshal bytes read as several versions ({}); state which",
+                code.marshal_versions
+            )));
+        };
+        let options = brine_marshal::ReadOptions::new(brine_marshal::PyVersion::new(major, minor));
+        let stream = match brine_marshal::read(data, &options) {
+            Ok(s) => s,
+            Err(e) => return Some(Err(format!("marshal {major}.{minor}: {e}"))),
+        };
+        let Some(view) = stream.root_code() else {
+            return Some(Err("the marshal value is not a code object".to_string()));
+        };
+        Some(
+            brine_codeobj::Code::from_marshal(view, brine_codeobj::FromMarshalOptions::default())
+                .map_err(|e| format!("code object {major}.{minor}: {e}")),
+        )
     }
 
     /// The bytes a node denotes: a bytes/bytearray/Python-2 string node, or a folded

@@ -506,6 +506,7 @@ impl Builder<'_> {
         }
         let offset = self.offset(id);
         self.python.add(offset, what, versions);
+        self.opcode_evidence(offset, args[code_index], versions);
         self.votes.code_ctor(k);
         self.add_entity(
             id,
@@ -517,6 +518,38 @@ impl Builder<'_> {
             }),
         )?;
         Ok(())
+    }
+
+    /// Versions among `versions` whose opcode table decodes the bytecode without an unknown,
+    /// specialised or truncated instruction.
+    fn opcode_evidence(&mut self, offset: u64, code_node: NodeId, versions: VersionSet) {
+        use brine_codeobj::Problem;
+        let Some(code_bytes) = self.bytes(code_node).map(<[u8]>::to_vec) else {
+            return;
+        };
+        let mut ok = VersionSet::EMPTY;
+        for (major, minor) in versions.iter() {
+            let Some(table) = brine_codeobj::OpcodeTable::for_version(major, minor) else {
+                continue;
+            };
+            let code = brine_codeobj::Code::empty(table, &code_bytes);
+            let bad = code.instructions().any(|i| {
+                matches!(
+                    i.problem,
+                    Some(Problem::UnknownOpcode | Problem::NotInFiles | Problem::Truncated)
+                )
+            });
+            if !bad {
+                ok = ok.or(VersionSet::only((major, minor)));
+            }
+        }
+        if ok != versions {
+            self.python.add(
+                offset,
+                format!("the bytecode decodes with the opcode tables of {ok} only"),
+                ok,
+            );
+        }
     }
 
     fn code_from_marshal(&mut self, id: NodeId, args: &[NodeId]) -> Result<()> {
