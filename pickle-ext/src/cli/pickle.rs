@@ -96,6 +96,19 @@ pub fn show(args: &ShowArgs) -> ExitCode {
     }
     let view = match pickle_to_json(&graph, &ViewOptions::default()) {
         Ok(v) => v,
+        Err(e) if !args.json => {
+            // Too deep for the view: fall back to the iterative repr, cut at the same depth.
+            eprintln!(
+                "brine show: {}: {e}; showing repr() cut at that depth",
+                args.file.display()
+            );
+            let depth = ViewOptions::default().max_depth;
+            println!(
+                "{}",
+                brine_pickle_core::pyrepr::repr_node(&graph, graph.root(), depth)
+            );
+            return ExitCode::SUCCESS;
+        }
         Err(e) => {
             eprintln!("brine show: {}: {e}", args.file.display());
             return ExitCode::from(1);
