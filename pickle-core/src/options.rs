@@ -46,6 +46,9 @@ pub struct LoadOptions {
     pub environment: Environment,
     /// Record one [`Step`](crate::graph::Step) per opcode in [`Graph::steps`](crate::Graph).
     pub record_steps: bool,
+    /// The extension registry (`copyreg.add_extension`): `(code, module, name)`. Empty by
+    /// default, as in CPython. A registered `EXT` code resolves to a `Global` node.
+    pub extensions: Vec<(i32, String, String)>,
     /// Resource limits.
     pub limits: Limits,
 }
@@ -59,6 +62,7 @@ impl Default for LoadOptions {
             strictness: Strictness::C,
             environment: Environment::Symbolic,
             record_steps: false,
+            extensions: Vec::new(),
             limits: Limits::default(),
         }
     }
@@ -68,9 +72,15 @@ impl LoadOptions {
     /// Options emulating `pickle.loads(data)` of CPython `major.minor` with the C unpickler
     /// in a bare interpreter (see [`Environment::BareCPython`]).
     pub fn bare_cpython(major: u8, minor: u8) -> LoadOptions {
+        let mut limits = Limits::default();
+        if (major, minor) >= (3, 11) {
+            // `sys.get_int_max_str_digits()` default since 3.11 (and 3.10.7).
+            limits.max_int_digits = Some(4300);
+        }
         LoadOptions {
             python: (major, minor),
             environment: Environment::BareCPython,
+            limits,
             ..LoadOptions::default()
         }
     }

@@ -1555,19 +1555,28 @@ impl<'d> Machine<'d, '_> {
                             self.err(ErrorKind::ExtCode("EXT specifies code <= 0".to_string()))
                         );
                     }
-                    if self.bare() {
+                    let code = code as i32;
+                    let registered = self
+                        .loader
+                        .options
+                        .extensions
+                        .iter()
+                        .find(|(c, _, _)| *c == code)
+                        .map(|(_, m, n)| (m.clone(), n.clone()));
+                    if self.bare() && registered.is_none() {
                         return Err(self.err(ErrorKind::ExtCode(format!(
                             "unregistered extension code {code}"
                         ))));
                     }
-                    let code = code as i32;
+                    // CPython caches the object per code, so repeated EXTs share one node.
                     let id = match self.loader.ext_cache.get(&code) {
                         Some(&id) => id,
                         None => {
-                            let id = self.push_node(NodeKind::Ext {
-                                code,
-                                resolved: None,
-                            })?;
+                            let resolved = match registered {
+                                Some((m, n)) => Some(self.make_global(m, n, None)?),
+                                None => None,
+                            };
+                            let id = self.push_node(NodeKind::Ext { code, resolved })?;
                             self.loader.ext_cache.insert(code, id);
                             id
                         }

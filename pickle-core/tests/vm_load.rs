@@ -188,3 +188,48 @@ fn graphs_match_live_cpython_313() {
             .join("\n")
     );
 }
+
+#[test]
+fn extension_registry() {
+    // copyreg.add_extension('collections', 'OrderedDict', 240);
+    // pickle.dumps([OrderedDict, OrderedDict], 2) on CPython 3.11.
+    let data = b"\x80\x02]q\x00(\x82\xf0\x82\xf0e.";
+    // A bare CPython has an empty registry: "unregistered extension code 240".
+    assert!(loads_with(data, &LoadOptions::bare_cpython(3, 11)).is_err());
+    let opts = LoadOptions {
+        extensions: vec![(240, "collections".into(), "OrderedDict".into())],
+        ..LoadOptions::bare_cpython(3, 11)
+    };
+    let g = loads_with(data, &opts).unwrap();
+    let items = g.items(g.root()).unwrap();
+    assert_eq!(
+        items[0], items[1],
+        "one object per code, as CPython caches it"
+    );
+    match g.kind(items[0]) {
+        NodeKind::Ext {
+            code: 240,
+            resolved: Some(r),
+        } => match g.kind(*r) {
+            NodeKind::Global(gl) => assert_eq!(gl.name, "OrderedDict"),
+            other => panic!("{other:?}"),
+        },
+        other => panic!("{other:?}"),
+    }
+    // The symbolic environment accepts unknown codes.
+    assert!(loads(data).is_ok());
+}
+
+#[test]
+fn int_text_digit_limit_of_311() {
+    // CPython 3.11: b'I' + b'1'*5000 + b'\n.' -> ValueError; b'L' + b'1'*4300 + b'L\n.' loads.
+    let mut long_int = b"I".to_vec();
+    long_int.extend(std::iter::repeat_n(b'1', 5000));
+    long_int.extend_from_slice(b"\n.");
+    assert!(loads_with(&long_int, &LoadOptions::bare_cpython(3, 11)).is_err());
+    assert!(loads(&long_int).is_ok(), "no digit limit by default");
+    let mut ok = b"L".to_vec();
+    ok.extend(std::iter::repeat_n(b'1', 4300));
+    ok.extend_from_slice(b"L\n.");
+    assert!(loads_with(&ok, &LoadOptions::bare_cpython(3, 11)).is_ok());
+}
