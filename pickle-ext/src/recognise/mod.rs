@@ -40,6 +40,9 @@ pub struct DecodeOptions {
     /// The producing Python, when the caller knows it (`(3, 11)`). It is recorded in
     /// [`PythonInference::stated`] and checked against the evidence.
     pub python: Option<(u8, u8)>,
+    /// Record the opcode choices while loading (`LoadOptions::record_steps`), so that the
+    /// payload can be re-emitted byte for byte with `brine_pickle_core::writer::reemit`.
+    pub record_steps: bool,
 }
 
 /// Decodes an extended pickle with default options.
@@ -70,6 +73,7 @@ fn load_options(options: &DecodeOptions) -> LoadOptions {
         // Python-2 strings are raw bytes that may be text (co_code must never be decoded).
         encoding: Py2Encoding::Latin1,
         limits: options.limits.pickle.clone(),
+        record_steps: options.record_steps,
         ..LoadOptions::default()
     }
 }
