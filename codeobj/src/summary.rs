@@ -609,7 +609,7 @@ fn step(
     is_class_body: bool,
 ) {
     let name = ins.info.name;
-    let arg = ins.arg.unwrap_or(0);
+    let arg = ins.arg.unwrap_or(0).min(1 << 20);
     let argname = match ins.argval {
         ArgVal::Name(n) => Some(text(n)),
         _ => None,
@@ -1026,7 +1026,8 @@ fn call(
     s: &mut CodeSummary,
 ) {
     let name = ins.info.name;
-    let arg = ins.arg.unwrap_or(0);
+    // Arguments can be anything in hostile code: keep the arithmetic saturating.
+    let arg = ins.arg.unwrap_or(0).min(1 << 20);
     // (depth of the callable below the top, items popped, argc, depth of the first argument)
     let (callee_depth, pops, argc): (u32, u32, Option<u32>) = match name {
         "CALL_FUNCTION" | "CALL_FUNCTION_VAR" | "CALL_FUNCTION_KW" | "CALL_FUNCTION_VAR_KW"

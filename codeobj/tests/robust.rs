@@ -65,6 +65,26 @@ fn random_bytecode_never_panics() {
 }
 
 #[test]
+fn every_opcode_with_the_largest_argument_never_panics() {
+    for table in OpcodeTable::all() {
+        for op in 0..=255u8 {
+            let e = table.extended_arg;
+            let bytes: Vec<u8> = if table.is_wordcode() {
+                vec![e, 0xFF, e, 0xFF, e, 0xFF, op, 0xFF, op, 0xFF]
+            } else {
+                vec![e, 0xFF, 0xFF, op, 0xFF, 0xFF, op]
+            };
+            let mut code = Code::empty(table, &bytes);
+            code.names = vec![PyStr::new(b"n", true)];
+            code.consts = vec![Const::None];
+            let _: Vec<_> = code.instructions().collect();
+            let _ = disassemble(&code);
+            let _ = CodeSummary::of(&code).unwrap();
+        }
+    }
+}
+
+#[test]
 fn random_tables_never_panic() {
     let mut rng = Rng(42);
     for _ in 0..2000 {
