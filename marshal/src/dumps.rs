@@ -73,14 +73,40 @@ pub const MAX_DUMP_DEPTH: usize = 2000;
 /// FLAG_REF policy).
 pub fn dumps(value: &Object, options: &DumpOptions) -> Result<Vec<u8>> {
     let mut w = Dumper::new(options);
-    w.object(value, 0, StrRole::Plain)?;
+    w.run(value)?;
     Ok(w.out)
 }
+
+/// Work items of the iterative writer (an explicit stack instead of recursion, so deep
+/// values cannot overflow the native stack).
+enum Task<'v> {
+    /// Write an object at a nesting depth, with the string role of its position.
+    Obj(&'v Object, usize, StrRole),
+    /// Write the items of a tuple of a code object with a role.
+    Items(&'v [Object], usize, StrRole),
+    /// Write a byte-table field of a code object.
+    CodeBytes(&'v [u8]),
+    /// Write a 4-byte int (code object fields).
+    Int(i32),
+    /// Write one byte (dict terminator).
+    Byte(u8),
+    /// Remember where the next set element starts.
+    Mark,
+    /// Sort the last `count` set elements by their bytes (3.11+).
+    SortSet(usize),
+}
+
+/// `co_name` etc. when a [`CodeBuilder`] leaves them out.
+static EMPTY_NAME: Object = Object::Str {
+    utf8: Vec::new(),
+    interned: true,
+};
 
 struct Dumper<'o> {
     out: Vec<u8>,
     o: &'o DumpOptions,
     py2_strings: HashMap<Vec<u8>, u32>,
+    marks: Vec<usize>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -121,6 +147,7 @@ impl<'o> Dumper<'o> {
             out: Vec::new(),
             o,
             py2_strings: HashMap::new(),
+            marks: Vec::new(),
         }
     }
 
@@ -146,7 +173,43 @@ impl<'o> Dumper<'o> {
         Ok(())
     }
 
-    fn object(&mut self, v: &Object, depth: usize, role: StrRole) -> Result<()> {
+    fn run<'v>(&mut self, value: &'v Object) -> Result<()> {
+        let mut tasks: Vec<Task<'v>> = vec![Task::Obj(value, 0, StrRole::Plain)];
+        while let Some(task) = tasks.pop() {
+            match task {
+                Task::Obj(v, depth, role) => self.object(v, depth, role, &mut tasks)?,
+                Task::Items(items, depth, role) => {
+                    self.tuple_header(items.len())?;
+                    tasks.extend(items.iter().rev().map(|it| Task::Obj(it, depth + 1, role)));
+                }
+                Task::CodeBytes(b) => self.code_bytes(b)?,
+                Task::Int(v) => self.out.extend_from_slice(&v.to_le_bytes()),
+                Task::Byte(b) => self.out.push(b),
+                Task::Mark => self.marks.push(self.out.len()),
+                Task::SortSet(count) => self.sort_set(count),
+            }
+        }
+        Ok(())
+    }
+
+    fn tuple_header(&mut self, n: usize) -> Result<()> {
+        if self.o.marshal_version >= 4 && n < 256 {
+            self.out.push(b')');
+            self.out.push(n as u8);
+            Ok(())
+        } else {
+            self.out.push(b'(');
+            self.len(n)
+        }
+    }
+
+    fn object<'v>(
+        &mut self,
+        v: &'v Object,
+        depth: usize,
+        role: StrRole,
+        tasks: &mut Vec<Task<'v>>,
+    ) -> Result<()> {
         if depth >= MAX_DUMP_DEPTH {
             return Err(Error::new(
                 self.out.len(),
@@ -154,6 +217,7 @@ impl<'o> Dumper<'o> {
             ));
         }
         let mv = self.o.marshal_version;
+        let d = depth + 1;
         match v {
             Object::None => self.out.push(b'N'),
             Object::Bool(true) => self.out.push(b'T'),
@@ -196,40 +260,28 @@ impl<'o> Dumper<'o> {
                     self.text(utf8, interned)?;
                 }
             }
-            Object::Tuple(items) => {
-                if mv >= 4 && items.len() < 256 {
-                    self.out.push(b')');
-                    self.out.push(items.len() as u8);
-                } else {
-                    self.out.push(b'(');
-                    self.len(items.len())?;
-                }
-                let inner = if role == StrRole::Plain {
-                    StrRole::Plain
-                } else {
-                    role
-                };
-                for it in items {
-                    self.object(it, depth + 1, inner)?;
-                }
-            }
+            // Items of a tuple keep the role (constants nested in tuples are interned too).
+            Object::Tuple(items) => tasks.push(Task::Items(items, depth, role)),
             Object::List(items) => {
                 self.out.push(b'[');
                 self.len(items.len())?;
-                for it in items {
-                    self.object(it, depth + 1, StrRole::Plain)?;
-                }
+                tasks.extend(
+                    items
+                        .iter()
+                        .rev()
+                        .map(|it| Task::Obj(it, d, StrRole::Plain)),
+                );
             }
             Object::Dict(pairs) => {
                 self.out.push(b'{');
-                for (k, val) in pairs {
-                    self.object(k, depth + 1, StrRole::Plain)?;
-                    self.object(val, depth + 1, StrRole::Plain)?;
+                tasks.push(Task::Byte(b'0'));
+                for (k, val) in pairs.iter().rev() {
+                    tasks.push(Task::Obj(val, d, StrRole::Plain));
+                    tasks.push(Task::Obj(k, d, StrRole::Plain));
                 }
-                self.out.push(b'0');
             }
-            Object::Set(items) => self.set(b'<', items, depth)?,
-            Object::FrozenSet(items) => self.set(b'>', items, depth)?,
+            Object::Set(items) => self.set(b'<', items, d, tasks)?,
+            Object::FrozenSet(items) => self.set(b'>', items, d, tasks)?,
             Object::Slice(parts) => {
                 if mv < 5 || !self.o.python.at_least(3, 14) {
                     return Err(Error::new(
@@ -241,11 +293,9 @@ impl<'o> Dumper<'o> {
                     ));
                 }
                 self.out.push(b':');
-                for p in parts.iter() {
-                    self.object(p, depth + 1, StrRole::Plain)?;
-                }
+                tasks.extend(parts.iter().rev().map(|p| Task::Obj(p, d, StrRole::Plain)));
             }
-            Object::Code(code) => self.code(code, depth)?,
+            Object::Code(code) => self.code(code, d, tasks),
         }
         Ok(())
     }
@@ -258,7 +308,6 @@ impl<'o> Dumper<'o> {
             StrRole::Constant => all_name_chars(text),
         }
     }
-
     fn int(&mut self, i: &BigInt, force_long: bool) {
         if !force_long {
             if let Ok(small) = i32::try_from(i) {
@@ -349,83 +398,95 @@ impl<'o> Dumper<'o> {
         }
     }
 
-    fn set(&mut self, code: u8, items: &[Object], depth: usize) -> Result<()> {
+    fn set<'v>(
+        &mut self,
+        code: u8,
+        items: &'v [Object],
+        depth: usize,
+        tasks: &mut Vec<Task<'v>>,
+    ) -> Result<()> {
         self.out.push(code);
         self.len(items.len())?;
-        if self.o.python.at_least(3, 11) {
-            let mut keyed = Vec::with_capacity(items.len());
-            for it in items {
-                let mut sub = Dumper::new(self.o);
-                sub.object(it, depth + 1, StrRole::Plain)?;
-                keyed.push((sub.out, it));
-            }
-            keyed.sort_by(|a, b| a.0.cmp(&b.0));
-            for (_, it) in keyed {
-                self.object(it, depth + 1, StrRole::Plain)?;
-            }
-        } else {
-            for it in items {
-                self.object(it, depth + 1, StrRole::Plain)?;
+        let sort = self.o.python.at_least(3, 11) && items.len() > 1;
+        if sort {
+            // Each element's bytes here are what a standalone dump of it gives (this writer
+            // keeps no state across objects in Python 3), so sorting the written elements
+            // sorts them by their marshalled bytes, as CPython does.
+            tasks.push(Task::SortSet(items.len()));
+        }
+        for it in items.iter().rev() {
+            tasks.push(Task::Obj(it, depth, StrRole::Plain));
+            if sort {
+                tasks.push(Task::Mark);
             }
         }
         Ok(())
     }
 
-    fn code(&mut self, c: &CodeBuilder, depth: usize) -> Result<()> {
+    fn sort_set(&mut self, count: usize) {
+        let starts = self.marks.split_off(self.marks.len() - count);
+        let region_start = starts[0];
+        let mut pieces: Vec<Vec<u8>> = starts
+            .iter()
+            .enumerate()
+            .map(|(i, &s)| {
+                let e = starts.get(i + 1).copied().unwrap_or(self.out.len());
+                self.out[s..e].to_vec()
+            })
+            .collect();
+        pieces.sort();
+        self.out.truncate(region_start);
+        for p in pieces {
+            self.out.extend_from_slice(&p);
+        }
+    }
+
+    fn code<'v>(&mut self, c: &'v CodeBuilder, d: usize, tasks: &mut Vec<Task<'v>>) {
         self.out.push(b'c');
         let layout = self
             .o
             .layout
             .unwrap_or_else(|| CodeLayout::for_version(self.o.python));
-        let empty = Object::Str {
-            utf8: Vec::new(),
-            interned: true,
-        };
-        for &f in layout.fields() {
-            let int = match f {
-                CodeField::ArgCount => Some(c.argcount),
-                CodeField::PosOnlyArgCount => Some(c.posonlyargcount),
-                CodeField::KwOnlyArgCount => Some(c.kwonlyargcount),
-                CodeField::NLocals => Some(c.nlocals),
-                CodeField::StackSize => Some(c.stacksize),
-                CodeField::Flags => Some(c.flags),
-                CodeField::FirstLineNo => Some(c.firstlineno),
-                _ => None,
-            };
-            if let Some(v) = int {
-                self.out.extend_from_slice(&v.to_le_bytes());
-                continue;
-            }
-            let d = depth + 1;
-            match f {
-                CodeField::Code => self.code_bytes(&c.code)?,
-                CodeField::Consts => self.tuple(&c.consts, d, StrRole::Constant)?,
-                CodeField::Names => self.tuple(&c.names, d, StrRole::Name)?,
-                CodeField::VarNames => self.tuple(&c.varnames, d, StrRole::Name)?,
-                CodeField::FreeVars => self.tuple(&c.freevars, d, StrRole::Name)?,
-                CodeField::CellVars => self.tuple(&c.cellvars, d, StrRole::Name)?,
-                CodeField::LocalsPlusNames => self.tuple(&c.localsplusnames, d, StrRole::Name)?,
-                CodeField::LocalsPlusKinds => self.code_bytes(&c.localspluskinds)?,
-                CodeField::Filename => {
-                    self.object(c.filename.as_deref().unwrap_or(&empty), d, StrRole::Plain)?
-                }
-                CodeField::Name => {
-                    self.object(c.name.as_deref().unwrap_or(&empty), d, StrRole::CodeName)?
-                }
-                CodeField::QualName => {
-                    let q = c
-                        .qualname
+        for &f in layout.fields().iter().rev() {
+            let task = match f {
+                CodeField::ArgCount => Task::Int(c.argcount),
+                CodeField::PosOnlyArgCount => Task::Int(c.posonlyargcount),
+                CodeField::KwOnlyArgCount => Task::Int(c.kwonlyargcount),
+                CodeField::NLocals => Task::Int(c.nlocals),
+                CodeField::StackSize => Task::Int(c.stacksize),
+                CodeField::Flags => Task::Int(c.flags),
+                CodeField::FirstLineNo => Task::Int(c.firstlineno),
+                CodeField::Code => Task::CodeBytes(&c.code),
+                CodeField::Consts => Task::Items(&c.consts, d, StrRole::Constant),
+                CodeField::Names => Task::Items(&c.names, d, StrRole::Name),
+                CodeField::VarNames => Task::Items(&c.varnames, d, StrRole::Name),
+                CodeField::FreeVars => Task::Items(&c.freevars, d, StrRole::Name),
+                CodeField::CellVars => Task::Items(&c.cellvars, d, StrRole::Name),
+                CodeField::LocalsPlusNames => Task::Items(&c.localsplusnames, d, StrRole::Name),
+                CodeField::LocalsPlusKinds => Task::CodeBytes(&c.localspluskinds),
+                CodeField::Filename => Task::Obj(
+                    c.filename.as_deref().unwrap_or(&EMPTY_NAME),
+                    d,
+                    StrRole::Plain,
+                ),
+                CodeField::Name => Task::Obj(
+                    c.name.as_deref().unwrap_or(&EMPTY_NAME),
+                    d,
+                    StrRole::CodeName,
+                ),
+                CodeField::QualName => Task::Obj(
+                    c.qualname
                         .as_deref()
                         .or(c.name.as_deref())
-                        .unwrap_or(&empty);
-                    self.object(q, d, StrRole::CodeName)?
-                }
-                CodeField::LineTable => self.code_bytes(&c.linetable)?,
-                CodeField::ExceptionTable => self.code_bytes(&c.exceptiontable)?,
-                _ => {}
-            }
+                        .unwrap_or(&EMPTY_NAME),
+                    d,
+                    StrRole::CodeName,
+                ),
+                CodeField::LineTable => Task::CodeBytes(&c.linetable),
+                CodeField::ExceptionTable => Task::CodeBytes(&c.exceptiontable),
+            };
+            tasks.push(task);
         }
-        Ok(())
     }
 
     /// A byte-table field of a code object: bytes in Python 3, a `str` in Python 2.
@@ -435,22 +496,6 @@ impl<'o> Dumper<'o> {
         } else {
             self.pstring(b's', data)
         }
-    }
-
-    fn tuple(&mut self, items: &[Object], depth: usize, role: StrRole) -> Result<()> {
-        // Written like a tuple object, with the string role applied to the items.
-        let mv = self.o.marshal_version;
-        if mv >= 4 && items.len() < 256 {
-            self.out.push(b')');
-            self.out.push(items.len() as u8);
-        } else {
-            self.out.push(b'(');
-            self.len(items.len())?;
-        }
-        for it in items {
-            self.object(it, depth + 1, role)?;
-        }
-        Ok(())
     }
 }
 

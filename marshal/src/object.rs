@@ -166,163 +166,193 @@ struct FromStream<'s, 'a> {
     active: Vec<bool>,
 }
 
+/// Steps of the iterative copy (an explicit stack: no recursion, whatever the depth).
+enum Step {
+    /// Visit a node: copy it if it is a leaf, else schedule its children and its assembly.
+    Enter(NodeId),
+    /// Assemble a container from its `usize` copied children on the value stack.
+    Exit(NodeId, usize),
+}
+
 impl FromStream<'_, '_> {
-    // Recursion is bounded: each level is a distinct active node (cycles are rejected), and
-    // the reader bounds nesting; a chain of references can still nest deeper than the reader's
-    // limit, so the depth is capped explicitly too.
-    fn build(&mut self, id: NodeId) -> Result<Object> {
-        self.build_at(id, 0)
-    }
-
-    fn build_at(&mut self, id: NodeId, depth: usize) -> Result<Object> {
-        let id = self.stream.resolve(id);
-        let node = *self.stream.node(id);
-        let offset = node.offset as usize;
-        if self.budget == 0 {
-            return Err(Error::new(
-                offset,
-                ErrorKind::LimitExceeded {
-                    what: "objects built from the stream",
-                    limit: 0,
-                },
-            ));
-        }
-        self.budget -= 1;
-        if depth > crate::Limits::CPYTHON_MAX_DEPTH as usize * 2 {
-            return Err(Error::new(
-                offset,
-                ErrorKind::DepthLimitExceeded {
-                    limit: crate::Limits::CPYTHON_MAX_DEPTH * 2,
-                },
-            ));
-        }
-        if self.active[id.index()] {
-            return Err(Error::new(
-                offset,
-                ErrorKind::Unmarshallable("recursive container cannot be copied".into()),
-            ));
-        }
-        self.active[id.index()] = true;
-        let r = self.build_node(id, node.value, depth);
-        self.active[id.index()] = false;
-        r
-    }
-
-    fn list(&mut self, id: NodeId, depth: usize) -> Result<Vec<Object>> {
-        let kids: Vec<NodeId> = self.stream.children(id).to_vec();
-        kids.into_iter()
-            .map(|c| self.build_at(c, depth + 1))
-            .collect()
-    }
-
-    fn build_node(&mut self, id: NodeId, value: Value<'_>, depth: usize) -> Result<Object> {
+    fn build(&mut self, root: NodeId) -> Result<Object> {
         let stream = self.stream;
-        Ok(match value {
-            Value::Null => Object::None,
-            Value::None => Object::None,
-            Value::False => Object::Bool(false),
-            Value::True => Object::Bool(true),
-            Value::StopIteration => Object::StopIteration,
-            Value::Ellipsis => Object::Ellipsis,
-            Value::Int(v) => Object::Int(v.into()),
-            Value::Int64(v) => Object::Int(v.into()),
-            Value::Long(d) => {
-                if stream.version().is_py2() {
-                    Object::Py2Long(d.to_bigint())
-                } else {
-                    Object::Int(d.to_bigint())
-                }
-            }
-            Value::Float(_) | Value::FloatText(_) => {
-                Object::Float(value.as_f64().unwrap_or(f64::NAN))
-            }
-            Value::Complex { .. } | Value::ComplexText { .. } => {
-                let (re, im) = value.as_complex().unwrap_or((f64::NAN, f64::NAN));
-                Object::Complex(re, im)
-            }
-            Value::Bytes(b) => Object::Bytes(b.to_vec()),
-            Value::Py2Str { data, interned } => Object::Py2Str {
-                data: data.to_vec(),
-                interned,
-            },
-            Value::Str { data, kind } => Object::Str {
-                utf8: crate::text::PyStr::new(data, kind.is_one_byte())
-                    .to_surrogatepass_utf8()
-                    .into_owned(),
-                interned: kind.is_interned(),
-            },
-            Value::Tuple { .. } => Object::Tuple(self.list(id, depth)?),
-            Value::List(_) => Object::List(self.list(id, depth)?),
-            Value::Set(_) => Object::Set(self.list(id, depth)?),
-            Value::FrozenSet(_) => Object::FrozenSet(self.list(id, depth)?),
-            Value::Dict { .. } | Value::FrozenDict { .. } => {
-                let kids: Vec<NodeId> = stream.children(id).to_vec();
-                let mut pairs = Vec::with_capacity(kids.len() / 2);
-                for kv in kids.chunks_exact(2) {
-                    if matches!(stream.node(stream.resolve(kv[1])).value, Value::Null) {
+        let mut steps = vec![Step::Enter(root)];
+        let mut values: Vec<Object> = Vec::new();
+        while let Some(step) = steps.pop() {
+            match step {
+                Step::Enter(id) => {
+                    let id = stream.resolve(id);
+                    let node = *stream.node(id);
+                    if self.budget == 0 {
+                        return Err(Error::new(
+                            node.offset as usize,
+                            ErrorKind::LimitExceeded {
+                                what: "objects built from the stream",
+                                limit: 0,
+                            },
+                        ));
+                    }
+                    self.budget -= 1;
+                    if let Some(leaf) = leaf(stream, node.value) {
+                        values.push(leaf);
                         continue;
                     }
-                    let k = self.build_at(kv[0], depth + 1)?;
-                    let v = self.build_at(kv[1], depth + 1)?;
-                    pairs.push((k, v));
+                    if self.active[id.index()] {
+                        return Err(Error::new(
+                            node.offset as usize,
+                            ErrorKind::Unmarshallable(
+                                "recursive container cannot be copied".into(),
+                            ),
+                        ));
+                    }
+                    self.active[id.index()] = true;
+                    let kids: Vec<NodeId> = match node.value {
+                        Value::Dict { .. } | Value::FrozenDict { .. } => stream
+                            .children(id)
+                            .chunks_exact(2)
+                            .filter(|kv| {
+                                !matches!(stream.node(stream.resolve(kv[1])).value, Value::Null)
+                            })
+                            .flatten()
+                            .copied()
+                            .collect(),
+                        Value::Code(_) => {
+                            let code = stream.code_object(id).expect("code node has a code object");
+                            code.layout
+                                .fields()
+                                .iter()
+                                .filter_map(|&f| code.object_field(f))
+                                .collect()
+                        }
+                        _ => stream.children(id).to_vec(),
+                    };
+                    steps.push(Step::Exit(id, kids.len()));
+                    steps.extend(kids.iter().rev().map(|&k| Step::Enter(k)));
                 }
-                Object::Dict(pairs)
+                Step::Exit(id, n) => {
+                    let items = values.split_off(values.len() - n);
+                    self.active[id.index()] = false;
+                    values.push(assemble(stream, id, items));
+                }
             }
-            Value::Slice(_) => {
-                let mut items = self.list(id, depth)?.into_iter();
-                let mut next = || items.next().unwrap_or(Object::None);
-                Object::Slice(Box::new([next(), next(), next()]))
+        }
+        Ok(values.pop().expect("the root was built"))
+    }
+}
+
+/// The copy of a node without children; `None` for containers and code objects.
+fn leaf(stream: &Stream<'_>, value: Value<'_>) -> Option<Object> {
+    Some(match value {
+        Value::Null | Value::None => Object::None,
+        Value::False => Object::Bool(false),
+        Value::True => Object::Bool(true),
+        Value::StopIteration => Object::StopIteration,
+        Value::Ellipsis => Object::Ellipsis,
+        Value::Int(v) => Object::Int(v.into()),
+        Value::Int64(v) => Object::Int(v.into()),
+        Value::Long(d) => {
+            if stream.version().is_py2() {
+                Object::Py2Long(d.to_bigint())
+            } else {
+                Object::Int(d.to_bigint())
             }
-            Value::Code(_) => {
-                let code = stream
-                    .code_object(id)
-                    .expect("code node has a code object")
-                    .clone();
-                let mut b = CodeBuilder {
-                    argcount: code.argcount,
-                    posonlyargcount: code.posonlyargcount.unwrap_or(0),
-                    kwonlyargcount: code.kwonlyargcount.unwrap_or(0),
-                    nlocals: code.nlocals.unwrap_or(0),
-                    stacksize: code.stacksize,
-                    flags: code.flags,
-                    firstlineno: code.firstlineno,
-                    ..CodeBuilder::default()
+        }
+        Value::Float(_) | Value::FloatText(_) => Object::Float(value.as_f64().unwrap_or(f64::NAN)),
+        Value::Complex { .. } | Value::ComplexText { .. } => {
+            let (re, im) = value.as_complex().unwrap_or((f64::NAN, f64::NAN));
+            Object::Complex(re, im)
+        }
+        Value::Bytes(b) => Object::Bytes(b.to_vec()),
+        Value::Py2Str { data, interned } => Object::Py2Str {
+            data: data.to_vec(),
+            interned,
+        },
+        Value::Str { data, kind } => Object::Str {
+            utf8: crate::text::PyStr::new(data, kind.is_one_byte())
+                .to_surrogatepass_utf8()
+                .into_owned(),
+            interned: kind.is_interned(),
+        },
+        // References are resolved before this is called.
+        Value::Ref { .. } | Value::StringRef { .. } => Object::None,
+        Value::Tuple { .. }
+        | Value::List(_)
+        | Value::Set(_)
+        | Value::FrozenSet(_)
+        | Value::Dict { .. }
+        | Value::FrozenDict { .. }
+        | Value::Slice(_)
+        | Value::Code(_) => return None,
+    })
+}
+
+/// Builds a container from the copies of its children (in the order `build` scheduled them).
+fn assemble(stream: &Stream<'_>, id: NodeId, items: Vec<Object>) -> Object {
+    match stream.node(id).value {
+        Value::Tuple { .. } => Object::Tuple(items),
+        Value::List(_) => Object::List(items),
+        Value::Set(_) => Object::Set(items),
+        Value::FrozenSet(_) => Object::FrozenSet(items),
+        Value::Dict { .. } | Value::FrozenDict { .. } => {
+            let mut pairs = Vec::with_capacity(items.len() / 2);
+            let mut it = items.into_iter();
+            while let (Some(k), Some(v)) = (it.next(), it.next()) {
+                pairs.push((k, v));
+            }
+            Object::Dict(pairs)
+        }
+        Value::Slice(_) => {
+            let mut it = items.into_iter();
+            let mut next = || it.next().unwrap_or(Object::None);
+            Object::Slice(Box::new([next(), next(), next()]))
+        }
+        Value::Code(_) => {
+            let code = stream.code_object(id).expect("code node has a code object");
+            let mut b = CodeBuilder {
+                argcount: code.argcount,
+                posonlyargcount: code.posonlyargcount.unwrap_or(0),
+                kwonlyargcount: code.kwonlyargcount.unwrap_or(0),
+                nlocals: code.nlocals.unwrap_or(0),
+                stacksize: code.stacksize,
+                flags: code.flags,
+                firstlineno: code.firstlineno,
+                ..CodeBuilder::default()
+            };
+            let fields = code
+                .layout
+                .fields()
+                .iter()
+                .filter(|&&f| code.object_field(f).is_some());
+            for (&f, obj) in fields.zip(items) {
+                let items = |o: Object| match o {
+                    Object::Tuple(v) => v,
+                    other => vec![other],
                 };
-                for &f in code.layout.fields() {
-                    let Some(fid) = code.object_field(f) else {
-                        continue;
-                    };
-                    let obj = self.build_at(fid, depth + 1)?;
-                    let items = |o: Object| match o {
-                        Object::Tuple(v) => v,
-                        other => vec![other],
-                    };
-                    let bytes = |o: Object| match o {
-                        Object::Bytes(v) | Object::Py2Str { data: v, .. } => v,
-                        _ => Vec::new(),
-                    };
-                    match f {
-                        CodeField::Code => b.code = bytes(obj),
-                        CodeField::Consts => b.consts = items(obj),
-                        CodeField::Names => b.names = items(obj),
-                        CodeField::VarNames => b.varnames = items(obj),
-                        CodeField::FreeVars => b.freevars = items(obj),
-                        CodeField::CellVars => b.cellvars = items(obj),
-                        CodeField::LocalsPlusNames => b.localsplusnames = items(obj),
-                        CodeField::LocalsPlusKinds => b.localspluskinds = bytes(obj),
-                        CodeField::Filename => b.filename = Some(Box::new(obj)),
-                        CodeField::Name => b.name = Some(Box::new(obj)),
-                        CodeField::QualName => b.qualname = Some(Box::new(obj)),
-                        CodeField::LineTable => b.linetable = bytes(obj),
-                        CodeField::ExceptionTable => b.exceptiontable = bytes(obj),
-                        _ => {}
-                    }
+                let bytes = |o: Object| match o {
+                    Object::Bytes(v) | Object::Py2Str { data: v, .. } => v,
+                    Object::Str { utf8, .. } => utf8,
+                    _ => Vec::new(),
+                };
+                match f {
+                    CodeField::Code => b.code = bytes(obj),
+                    CodeField::Consts => b.consts = items(obj),
+                    CodeField::Names => b.names = items(obj),
+                    CodeField::VarNames => b.varnames = items(obj),
+                    CodeField::FreeVars => b.freevars = items(obj),
+                    CodeField::CellVars => b.cellvars = items(obj),
+                    CodeField::LocalsPlusNames => b.localsplusnames = items(obj),
+                    CodeField::LocalsPlusKinds => b.localspluskinds = bytes(obj),
+                    CodeField::Filename => b.filename = Some(Box::new(obj)),
+                    CodeField::Name => b.name = Some(Box::new(obj)),
+                    CodeField::QualName => b.qualname = Some(Box::new(obj)),
+                    CodeField::LineTable => b.linetable = bytes(obj),
+                    CodeField::ExceptionTable => b.exceptiontable = bytes(obj),
+                    _ => {}
                 }
-                Object::Code(Box::new(b))
             }
-            Value::Ref { .. } | Value::StringRef { .. } => {
-                unreachable!("references are resolved before building")
-            }
-        })
+            Object::Code(Box::new(b))
+        }
+        _ => Object::None,
     }
 }

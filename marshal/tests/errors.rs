@@ -388,3 +388,26 @@ fn node_limit() {
         ErrorKind::LimitExceeded { limit: 3, .. }
     ));
 }
+
+#[test]
+fn deep_streams_do_not_overflow_the_stack_in_helpers() {
+    // The helpers that recurse (owned copy, repr, dumps) are bounded by the reader's depth
+    // limit; check they fit a small (1 MiB) thread stack at that depth.
+    let data = nested(1999, b"N");
+    let handle = std::thread::Builder::new()
+        .stack_size(1 << 20)
+        .spawn(move || {
+            let s = read(&data, &ReadOptions::new(PyVersion::new(3, 11))).unwrap();
+            let text = brine_marshal::repr::node_repr(&s, s.root());
+            assert!(text.starts_with("((("));
+            let obj = brine_marshal::Object::from_stream(&s, s.root(), 10_000).unwrap();
+            let out = brine_marshal::dumps(
+                &obj,
+                &brine_marshal::DumpOptions::new(PyVersion::new(3, 11)),
+            )
+            .unwrap();
+            assert_eq!(out, data);
+        })
+        .unwrap();
+    handle.join().unwrap();
+}

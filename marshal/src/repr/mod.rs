@@ -234,35 +234,55 @@ fn bytes_body(b: &[u8], out: &mut String) {
 pub fn node_repr(stream: &Stream<'_>, id: NodeId) -> String {
     let mut out = String::new();
     let mut active = vec![false; stream.len()];
-    repr_into(stream, id, &mut out, &mut active, 0);
+    // An explicit stack instead of recursion: no depth can overflow the native stack.
+    let mut tasks = vec![ReprTask::Node(id)];
+    while let Some(task) = tasks.pop() {
+        match task {
+            ReprTask::Text(t) => out.push_str(t),
+            ReprTask::Leave(id) => active[id.index()] = false,
+            ReprTask::Node(id) => repr_node(stream, id, &mut out, &mut active, &mut tasks),
+        }
+    }
     out
 }
 
-const MAX_REPR_DEPTH: usize = 4000;
+enum ReprTask {
+    Node(NodeId),
+    Text(&'static str),
+    Leave(NodeId),
+}
 
-fn repr_into(stream: &Stream<'_>, id: NodeId, out: &mut String, active: &mut [bool], depth: usize) {
+fn repr_node(
+    stream: &Stream<'_>,
+    id: NodeId,
+    out: &mut String,
+    active: &mut [bool],
+    tasks: &mut Vec<ReprTask>,
+) {
     let id = stream.resolve(id);
-    if active[id.index()] || depth > MAX_REPR_DEPTH {
+    if active[id.index()] {
         out.push_str("...");
         return;
     }
     let py2 = stream.version().is_py2();
     let value = stream.node(id).value;
-    let seq = |out: &mut String, active: &mut [bool], open: &str, close: &str, one: bool| {
+    // Schedules `open item, item, ... close` (items are written after `open`).
+    let mut seq = |out: &mut String, open: &str, close: &'static str, one: bool| {
         out.push_str(open);
+        active[id.index()] = true;
+        tasks.push(ReprTask::Leave(id));
+        tasks.push(ReprTask::Text(close));
         let kids = stream.children(id);
-        for (i, &k) in kids.iter().enumerate() {
-            if i > 0 {
-                out.push_str(", ");
-            }
-            repr_into(stream, k, out, active, depth + 1);
-        }
         if one && kids.len() == 1 {
-            out.push(',');
+            tasks.push(ReprTask::Text(","));
         }
-        out.push_str(close);
+        for (i, &k) in kids.iter().enumerate().rev() {
+            tasks.push(ReprTask::Node(k));
+            if i > 0 {
+                tasks.push(ReprTask::Text(", "));
+            }
+        }
     };
-    active[id.index()] = true;
     match value {
         Value::Null => out.push_str("<NULL>"),
         Value::None => out.push_str("None"),
@@ -310,37 +330,40 @@ fn repr_into(stream: &Stream<'_>, id: NodeId, out: &mut String, active: &mut [bo
                 out.push_str(&str_repr(text));
             }
         }
-        Value::Tuple { .. } => seq(out, active, "(", ")", true),
-        Value::List(_) => seq(out, active, "[", "]", false),
-        Value::Set(_) if py2 => seq(out, active, "set([", "])", false),
-        Value::FrozenSet(_) if py2 => seq(out, active, "frozenset([", "])", false),
+        Value::Tuple { .. } => seq(out, "(", ")", true),
+        Value::List(_) => seq(out, "[", "]", false),
+        Value::Set(_) if py2 => seq(out, "set([", "])", false),
+        Value::FrozenSet(_) if py2 => seq(out, "frozenset([", "])", false),
         Value::Set(r) => {
             if r.len == 0 {
                 out.push_str("set()");
             } else {
-                seq(out, active, "{", "}", false);
+                seq(out, "{", "}", false);
             }
         }
         Value::FrozenSet(r) => {
             if r.len == 0 {
                 out.push_str("frozenset()");
             } else {
-                seq(out, active, "frozenset({", "})", false);
+                seq(out, "frozenset({", "})", false);
             }
         }
-        Value::Slice(_) => seq(out, active, "slice(", ")", false),
+        Value::Slice(_) => seq(out, "slice(", ")", false),
         Value::Dict { .. } | Value::FrozenDict { .. } => {
             let frozen = matches!(value, Value::FrozenDict { .. });
             out.push_str(if frozen { "frozendict({" } else { "{" });
-            for (i, (k, v)) in stream.dict_pairs(id).enumerate() {
+            active[id.index()] = true;
+            tasks.push(ReprTask::Leave(id));
+            tasks.push(ReprTask::Text(if frozen { "})" } else { "}" }));
+            let pairs: Vec<(NodeId, NodeId)> = stream.dict_pairs(id).collect();
+            for (i, &(k, v)) in pairs.iter().enumerate().rev() {
+                tasks.push(ReprTask::Node(v));
+                tasks.push(ReprTask::Text(": "));
+                tasks.push(ReprTask::Node(k));
                 if i > 0 {
-                    out.push_str(", ");
+                    tasks.push(ReprTask::Text(", "));
                 }
-                repr_into(stream, k, out, active, depth + 1);
-                out.push_str(": ");
-                repr_into(stream, v, out, active, depth + 1);
             }
-            out.push_str(if frozen { "})" } else { "}" });
         }
         Value::Code(_) => {
             let name = stream
@@ -352,5 +375,4 @@ fn repr_into(stream: &Stream<'_>, id: NodeId, out: &mut String, active: &mut [bo
         }
         Value::Ref { .. } | Value::StringRef { .. } => out.push_str("..."),
     }
-    active[id.index()] = false;
 }
