@@ -7,7 +7,9 @@ Writes, next to this script:
                     supports, with repr(value) (and the type of the loaded value);
   repr.json         Python 3.13's repr() of floats, complex numbers, str and bytes, and
                     '%.17g' of floats;
-  source_hash.json  importlib.util.source_hash() of sample sources, per interpreter (3.7+).
+  source_hash.json  importlib.util.source_hash() of sample sources, per interpreter (3.7+);
+  code.json         marshal.dumps of a compiled sample module per interpreter, with the
+                    attributes of each of its code objects (pre-order).
 Deterministic (PYTHONHASHSEED=0, fixed inputs), so running it twice changes nothing.
 """
 import glob
@@ -112,6 +114,72 @@ for b in [b"", b"'", b'"', b"'\"", bytes(range(256)), b"it's", b"\\x"]:
 sys.stdout.write(json.dumps(out))
 '''
 
+CODE_SOURCE_PY3 = """
+import os
+x = {1, 2}
+def outer(a, b=2, *args, c, **kw):
+    y = a + b
+    def inner(z, /):
+        return y + z + c
+    return inner, lambda: [i for i in args], 'text', 1.5, b'raw'
+class K:
+    def m(self):
+        return __class__
+"""
+
+CODE_SOURCE_PY2 = """
+import os
+x = {1, 2}
+def outer(a, b=2, *args, **kw):
+    y = a + b
+    def inner(z):
+        return y + z
+    return inner, lambda: [i for i in args], 'text', 1.5, u'uni'
+class K:
+    def m(self):
+        return self
+"""
+
+CODE_SNIPPET = r'''
+import binascii, json, marshal, sys
+src = sys.stdin.read()
+if sys.version_info < (3, 8):
+    src = src.replace("z, /)", "z)")
+top = compile(src, "sample.py", "exec")
+def hexb(b):
+    return binascii.hexlify(b).decode("ascii")
+def text(s):
+    return s if isinstance(s, str) else s.decode("latin-1")
+codes = []
+def walk(c):
+    d = {"co_argcount": c.co_argcount, "co_stacksize": c.co_stacksize, "co_flags": c.co_flags,
+         "co_code": hexb(c.co_code), "co_names": [text(n) for n in c.co_names],
+         "co_filename": text(c.co_filename), "co_name": text(c.co_name),
+         "co_firstlineno": c.co_firstlineno, "co_freevars": [text(n) for n in c.co_freevars],
+         "consts": len(c.co_consts)}
+    if sys.version_info >= (3,):
+        d["co_kwonlyargcount"] = c.co_kwonlyargcount
+    if sys.version_info >= (3, 8):
+        d["co_posonlyargcount"] = c.co_posonlyargcount
+    if sys.version_info < (3, 11):
+        d["co_nlocals"] = c.co_nlocals
+        d["co_varnames"] = [text(n) for n in c.co_varnames]
+        d["co_cellvars"] = [text(n) for n in c.co_cellvars]
+    if sys.version_info < (3, 10):
+        d["co_lnotab"] = hexb(c.co_lnotab)
+    else:
+        d["co_linetable"] = hexb(c.co_linetable)
+    if sys.version_info >= (3, 11):
+        d["co_qualname"] = c.co_qualname
+        d["co_exceptiontable"] = hexb(c.co_exceptiontable)
+    codes.append(d)
+    for k in c.co_consts:
+        if hasattr(k, "co_code"):
+            walk(k)
+walk(top)
+sys.stdout.write(json.dumps({"hex": hexb(marshal.dumps(top)), "codes": codes}))
+'''
+
 SOURCES = [b"", b"a", b"1234567", b"12345678", b"123456789", b"print('hello')\n",
            b"x = 1\n" * 100, bytes(range(256))]
 
@@ -124,16 +192,18 @@ sys.stdout.write(json.dumps({"magic": importlib.util.MAGIC_NUMBER.hex(),
 
 def main():
     interps = interpreters()
-    values, hashes = {}, {}
+    values, hashes, codes = {}, {}, {}
     for label, exe in interps:
         major, minor = map(int, label.split("."))
         exprs = VALUE_EXPRS + (PY2_EXPRS if major == 2 else [])
         values[label] = run(exe, VALUES_SNIPPET, json.dumps(exprs).encode())
+        src = CODE_SOURCE_PY2 if major == 2 else CODE_SOURCE_PY3
+        codes[label] = run(exe, CODE_SNIPPET, src.encode())
         if (major, minor) >= (3, 7):
             hashes[label] = run(exe, HASH_SNIPPET, json.dumps([s.hex() for s in SOURCES]).encode())
     newest = interps[-1][1]
     reprs = run(newest, REPR_SNIPPET)
-    for name, data in [("values.json", values), ("repr.json", reprs), ("source_hash.json", hashes)]:
+    for name, data in [("values.json", values), ("repr.json", reprs), ("source_hash.json", hashes), ("code.json", codes)]:
         with open(os.path.join(HERE, name), "w") as f:
             json.dump(data, f, indent=0, sort_keys=True)
             f.write("\n")
