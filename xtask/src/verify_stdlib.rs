@@ -1,9 +1,11 @@
-//! `cargo xtask verify-stdlib [X.Y ...] [--no-view] [--compare-every N]`: reads every `.pyc` of
+//! `cargo xtask verify-stdlib [X.Y ...] [--no-view] [--no-decode] [--compare-every N]`: reads every `.pyc` of
 //! every installed interpreter's standard library (or only the versions named) with our
 //! library, and checks that
 //!
 //! * it parses to the end (header and marshal stream), with the header naming that version;
 //! * writing it back gives the same bytes;
+//! * `brine_codeobj` decodes every code object (instructions without a problem, line table,
+//!   positions, exception table; skipped with `--no-decode`);
 //! * its JSON view (`brine pyc --json`) can be built (skipped with `--no-view`), and equals
 //!   CPython's own view of the file (`xtask/py/marshal_view.py`, run by that interpreter), text
 //!   for text, for every N-th file (default 5; 1 compares every file, 0 none).
@@ -30,12 +32,13 @@ const MAX_LISTED: usize = 30;
 /// Runs the task.
 pub fn run(args: &[String]) -> crate::TaskResult {
     let with_view = !args.iter().any(|a| a == "--no-view");
+    let decode = !args.iter().any(|a| a == "--no-decode");
     let mut compare_every = 5usize;
     let mut versions: Vec<&String> = Vec::new();
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
-            "--no-view" => {}
+            "--no-view" | "--no-decode" => {}
             "--compare-every" => {
                 compare_every = it
                     .next()
@@ -79,6 +82,7 @@ pub fn run(args: &[String]) -> crate::TaskResult {
             expected_version: expected.as_deref(),
             with_view,
             compare_every,
+            decode: decode.then(|| interp.full_version.split('.').nth(2)?.parse().ok()),
         };
         let stats = check_files(&files, &check, cpython.as_mut(), &mut failures);
         if let Some(c) = cpython {
@@ -86,11 +90,12 @@ pub fn run(args: &[String]) -> crate::TaskResult {
         }
         total_files += stats.files;
         println!(
-            "{:>5} ({}): {:>5} files, {:>7} code objects, {:>5} views equal to CPython's, {:>3} failures, {:.2} s   [{}]",
+            "{:>5} ({}): {:>5} files, {:>7} code objects, {:>8} instructions, {:>5} views equal to CPython's, {:>3} failures, {:.2} s   [{}]",
             interp.label(),
             interp.full_version,
             stats.files,
             stats.code_objects,
+            stats.instructions,
             stats.compared,
             stats.failures,
             stats.seconds,
@@ -123,12 +128,23 @@ pub fn run(args: &[String]) -> crate::TaskResult {
                     expected_version: None,
                     with_view,
                     compare_every: 0,
+                    decode: decode.then_some(None),
                 };
                 let stats = check_files(&files, &check, None, &mut failures);
                 total_files += stats.files;
                 println!(
-                    "{:>5} (samples): {:>5} files, {:>7} code objects, {:>3} failures, {:.2} s",
-                    label, stats.files, stats.code_objects, stats.failures, stats.seconds
+                    "{:>5} (samples): {:>5} files, {:>7} code objects, {:>8} instructions, {:>3} failures, {:.2} s{}",
+                    label,
+                    stats.files,
+                    stats.code_objects,
+                    stats.instructions,
+                    stats.failures,
+                    stats.seconds,
+                    if stats.not_decoded > 0 {
+                        format!("   ({} not decoded: no opcode table)", stats.not_decoded)
+                    } else {
+                        String::new()
+                    }
                 );
             }
         }
@@ -153,6 +169,9 @@ pub fn run(args: &[String]) -> crate::TaskResult {
 struct Stats {
     files: usize,
     code_objects: usize,
+    instructions: usize,
+    /// Files of a version `brine_codeobj` has no opcode table for.
+    not_decoded: usize,
     compared: usize,
     failures: usize,
     seconds: f64,
@@ -166,6 +185,8 @@ struct Check<'s> {
     with_view: bool,
     /// Compare the view with CPython's for every N-th file (0: never).
     compare_every: usize,
+    /// Decode with `brine_codeobj` (`Some(patch level, when known)`), or not (`None`).
+    decode: Option<Option<u8>>,
 }
 
 /// Parses, round-trips, views and compares each file; records failures.
@@ -178,6 +199,8 @@ fn check_files(
     let start = Instant::now();
     let before = failures.len();
     let mut code_objects = 0;
+    let mut instructions = 0;
+    let mut not_decoded = 0;
     let mut compared = 0;
     for (index, path) in files.iter().enumerate() {
         let data = match std::fs::read(path) {
@@ -223,6 +246,13 @@ fn check_files(
                 data.len()
             ));
         }
+        if let Some(patch) = check.decode {
+            match decode_all(&pyc.stream, patch) {
+                Ok(Some(n)) => instructions += n,
+                Ok(None) => not_decoded += 1,
+                Err(e) => failures.push(format!("{}: decode: {e}", path.display())),
+            }
+        }
         if !check.with_view {
             continue;
         }
@@ -267,10 +297,59 @@ fn check_files(
     Stats {
         files: files.len(),
         code_objects,
+        instructions,
+        not_decoded,
         compared,
         failures: failures.len() - before,
         seconds: start.elapsed().as_secs_f64(),
     }
+}
+
+/// Decodes every code object of a pyc with `brine_codeobj`: instructions (none may have a
+/// problem), line ranges, positions, exception table. Returns the number of instructions, or
+/// `None` for a version codeobj has no opcode table for (the 3.15 pre-release samples).
+fn decode_all(
+    stream: &brine_marshal::Stream<'_>,
+    patch: Option<u8>,
+) -> Result<Option<usize>, String> {
+    use brine_codeobj::{Code, Error, FromMarshalOptions};
+    let options = FromMarshalOptions {
+        patch,
+        ..Default::default()
+    };
+    let root = match Code::from_stream(stream, options) {
+        Ok(root) => root,
+        Err(Error::UnsupportedVersion { .. }) => return Ok(None),
+        Err(e) => return Err(e.to_string()),
+    };
+    let mut count = 0;
+    let mut stack = vec![(String::new(), &root)];
+    while let Some((path, code)) = stack.pop() {
+        let at =
+            |what: &str, e: &dyn std::fmt::Display| format!("code object {path:?}: {what}: {e}");
+        code.lines().map_err(|e| at("line table", &e))?;
+        code.positions().map_err(|e| at("positions", &e))?;
+        code.exception_table()
+            .map_err(|e| at("exception table", &e))?;
+        for ins in code.instructions() {
+            count += 1;
+            if let Some(problem) = ins.problem {
+                return Err(at(
+                    &format!("instruction at {}", ins.offset),
+                    &problem.message(),
+                ));
+            }
+        }
+        for (i, nested) in code.nested() {
+            let p = if path.is_empty() {
+                i.to_string()
+            } else {
+                format!("{path}/{i}")
+            };
+            stack.push((p, nested));
+        }
+    }
+    Ok(Some(count))
 }
 
 /// Asks the interpreter for its standard library directory and (3.x) its cache tag.
