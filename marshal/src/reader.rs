@@ -814,11 +814,17 @@ impl<'a, 'o> Reader<'a, 'o> {
                 matches!(self.resolved(id), Value::Bytes(_))
             }
         };
+        // (Two-way tests rather than a `match`, which compiles to a jump table: this runs for
+        // every name of every code object.)
         let text = |id: NodeId| {
+            let value = &self.nodes[id.index()].value;
             if py2 {
-                matches!(self.resolved(id), Value::Py2Str { .. })
+                // A `R` always points at a `t` string: no need to look at the target.
+                matches!(value, Value::Py2Str { .. } | Value::StringRef { .. })
+            } else if let Value::Ref { target, .. } = value {
+                matches!(self.nodes[target.index()].value, Value::Str { .. })
             } else {
-                matches!(self.resolved(id), Value::Str { .. })
+                matches!(value, Value::Str { .. })
             }
         };
         let all_text = |id: NodeId| {
