@@ -190,19 +190,26 @@ fn first_difference(a: &[u8], b: &[u8]) -> Option<usize> {
 // The readable tree, rendered from the JSON view (so both always show the same fields).
 
 fn render_tree(view: &Json, out: &mut String) {
-    if let Some(Json::Object(pairs)) = Some(view) {
+    let version: (u8, u8) = view["python"]
+        .as_string()
+        .and_then(|v| {
+            let (a, b) = v.split_once('.')?;
+            Some((a.parse().ok()?, b.parse().ok()?))
+        })
+        .unwrap_or((3, 0));
+    if let Json::Object(pairs) = view {
         for (key, value) in pairs {
             match key.as_str() {
                 "code" => {
                     if value.get("co_code").is_some() {
-                        render_code(value, 1, out);
+                        render_code(value, version, 1, out);
                     } else {
                         line(out, 1, &format!("object: {}", value_repr(value)));
                     }
                 }
                 "value" => {
                     if let Some(code) = value.get("code") {
-                        render_code(code, 1, out);
+                        render_code(code, version, 1, out);
                     } else {
                         line(out, 1, &format!("value: {}", value_repr(value)));
                     }
@@ -223,7 +230,7 @@ fn line(out: &mut String, indent: usize, text: &str) {
     out.push('\n');
 }
 
-fn render_code(code: &Json, indent: usize, out: &mut String) {
+fn render_code(code: &Json, version: (u8, u8), indent: usize, out: &mut String) {
     let text = |k: &str| {
         code.get(k)
             .map(|v| match v {
@@ -264,7 +271,7 @@ fn render_code(code: &Json, indent: usize, out: &mut String) {
                     match item.get("code") {
                         Some(nested) if nested.get("co_code").is_some() => {
                             line(out, indent + 2, &format!("[{i}]"));
-                            render_code(nested, indent + 3, out);
+                            render_code(nested, version, indent + 3, out);
                         }
                         _ => line(out, indent + 2, &format!("[{i}] {}", value_repr(item))),
                     }
@@ -278,7 +285,11 @@ fn render_code(code: &Json, indent: usize, out: &mut String) {
                     &format!("{key}: ({} bytes) {hex}", hex.len() / 2),
                 );
             }
-            ("co_flags", Json::Int(v)) => line(out, indent + 1, &format!("{key}: {v:#x}")),
+            ("co_flags", Json::Int(v)) => line(
+                out,
+                indent + 1,
+                &format!("{key}: {v:#x}{}", flag_names(*v, version)),
+            ),
             (_, Json::Int(v)) => line(out, indent + 1, &format!("{key}: {v}")),
             (_, Json::Str(points)) => line(
                 out,
@@ -297,6 +308,25 @@ fn render_code(code: &Json, indent: usize, out: &mut String) {
             }
             (_, other) => line(out, indent + 1, &format!("{key}: {}", value_repr(other))),
         }
+    }
+}
+
+/// ` (OPTIMIZED, NEWLOCALS, future ANNOTATIONS)`: the names of the set bits, as `dis` names
+/// them, for the version (3.8 read with the 3.8.3+ `__future__` bits).
+fn flag_names(flags: i64, (major, minor): (u8, u8)) -> String {
+    use brine_codeobj::flags::flag_names;
+    use brine_codeobj::{CodeFlags, FutureLayout};
+    let bits = flags as u32;
+    let mut names: Vec<String> = flag_names(CodeFlags::from_bits_retain(bits), major, minor)
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+    let futures = FutureLayout::for_version(major, minor, None).decode(bits);
+    names.extend(futures.iter_names().map(|(n, _)| format!("future {n}")));
+    if names.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", names.join(", "))
     }
 }
 
