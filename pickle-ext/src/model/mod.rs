@@ -9,8 +9,10 @@
 //! its arguments, never dropped, never guessed.
 
 mod code;
+mod emit;
 mod producer;
 
+pub use emit::{EmitError, EmitOptions};
 pub use producer::{Era, Family, Producer, Vendor};
 
 use crate::infer::PythonInference;

@@ -1,0 +1,537 @@
+//! Writing a shipped function back out as a pickle that plain `pickle.loads` — and therefore
+//! cloudpickle's and dill's loaders — rebuild on the producing Python.
+//!
+//! The stream uses the standard library only: `types.CodeType(...)` (or `marshal.loads`) for
+//! code, `types.FunctionType(code, globals, name, defaults, closure)` plus a `BUILD` of
+//! `(func.__dict__, {'__qualname__': ..., '__kwdefaults__': ..., ...})` for the function (dill's
+//! own shape), `types.CellType([value])` for cells and `importlib.import_module` for modules.
+//!
+//! Cycles (a recursive closure, a function in its own globals) cannot be written inside the
+//! function's constructor arguments: a pickler writes a `REDUCE` result only after its
+//! arguments. They are written as *fix-ups* instead: the cell is made empty and the dict without
+//! the entry, and the root becomes `operator.itemgetter(0)((f, setattr(cell, 'cell_contents',
+//! f), operator.setitem(globals, name, f), ...))`, which loads `f` after running the fix-ups.
+//! Required submodules (cloudpickle's `_cloudpickle_submodules`) ride in the same tuple.
+
+use super::{CellContents, CodeSource, Entity, GlobalsBase, Model};
+use crate::recognise::code::CodeField;
+use brine_pickle_core::writer::{write_graph, WriteOptions};
+use brine_pickle_core::{CallKind, Global, Graph, Mutation, NodeId, NodeKind, Object, Opcode};
+use std::collections::HashMap;
+
+/// Why a function could not be written.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EmitError {
+    /// The node is not a function the model understood.
+    #[error("node {0} is not a decoded function")]
+    NotAFunction(usize),
+    /// Something the writer does not handle yet (the message says what).
+    #[error("cannot emit: {0}")]
+    Unsupported(String),
+    /// pickle-core's writer refused the graph.
+    #[error("pickle writer: {0}")]
+    Write(String),
+}
+
+/// Options of [`Model::emit_function`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmitOptions {
+    /// Pickle protocol (3 or more: code is bytes).
+    pub protocol: u8,
+    /// How deep values are copied before giving up.
+    pub max_depth: usize,
+}
+
+impl Default for EmitOptions {
+    fn default() -> EmitOptions {
+        EmitOptions {
+            protocol: 4,
+            max_depth: 1000,
+        }
+    }
+}
+
+/// Copies model values into a fresh graph.
+struct Emitter<'m> {
+    m: &'m Model,
+    out: Graph,
+    /// Source node -> emitted node (object identity survives).
+    map: HashMap<NodeId, NodeId>,
+    /// Functions whose constructor is being written (a reference to one of them is a cycle).
+    in_progress: Vec<NodeId>,
+    /// Keys added to `map`, in order (to undo an attempt that ran into a cycle).
+    journal: Vec<NodeId>,
+    /// Side-effect calls to run after the root object is built.
+    fixups: Vec<NodeId>,
+    globals: HashMap<(&'static str, &'static str), NodeId>,
+    max_depth: usize,
+}
+
+/// A reference back to a function under construction.
+#[derive(Debug)]
+enum CopyError {
+    Cycle,
+    Other(EmitError),
+}
+
+impl From<EmitError> for CopyError {
+    fn from(e: EmitError) -> CopyError {
+        CopyError::Other(e)
+    }
+}
+
+type CopyResult = Result<NodeId, CopyError>;
+
+fn unsupported(msg: impl Into<String>) -> CopyError {
+    CopyError::Other(EmitError::Unsupported(msg.into()))
+}
+
+impl<'m> Emitter<'m> {
+    fn push(&mut self, kind: NodeKind, op: Opcode) -> NodeId {
+        self.out.push(kind, op, 0)
+    }
+
+    fn remember(&mut self, source: NodeId, emitted: NodeId) {
+        self.map.insert(source, emitted);
+        self.journal.push(source);
+    }
+
+    fn global(&mut self, module: &'static str, name: &'static str) -> NodeId {
+        if let Some(&id) = self.globals.get(&(module, name)) {
+            return id;
+        }
+        let g = Global {
+            module: module.to_string(),
+            name: name.to_string(),
+            resolved_module: module.to_string(),
+            resolved_name: name.to_string(),
+            proto: 4,
+            from_stack: None,
+        };
+        let id = self.push(NodeKind::Global(Box::new(g)), Opcode::StackGlobal);
+        self.globals.insert((module, name), id);
+        id
+    }
+
+    fn str_node(&mut self, s: &str) -> NodeId {
+        let span = self.out.push_data(s.as_bytes());
+        self.push(NodeKind::Str(span), Opcode::ShortBinunicode)
+    }
+
+    fn tuple(&mut self, items: Vec<NodeId>) -> NodeId {
+        self.push(NodeKind::Tuple(items), Opcode::Tuple)
+    }
+
+    fn call(&mut self, callable: NodeId, args: Vec<NodeId>) -> NodeId {
+        let args = self.tuple(args);
+        let obj = Object {
+            call: CallKind::Reduce,
+            callable,
+            args,
+            kwargs: None,
+        };
+        self.push(NodeKind::Object(Box::new(obj)), Opcode::Reduce)
+    }
+
+    fn import(&mut self, name: &str) -> NodeId {
+        let f = self.global("importlib", "import_module");
+        let n = self.str_node(name);
+        self.call(f, vec![n])
+    }
+
+    /// Copies a value, keeping identity.
+    fn value(&mut self, node: NodeId, depth: usize) -> CopyResult {
+        if depth > self.max_depth {
+            return Err(unsupported("value nested too deeply"));
+        }
+        if self.in_progress.contains(&node) {
+            return Err(CopyError::Cycle);
+        }
+        if let Some(&id) = self.map.get(&node) {
+            return Ok(id);
+        }
+        let m = self.m;
+        match m.entity_of(node) {
+            Some(Entity::Function(_)) => return self.function(node, depth + 1),
+            Some(Entity::Code(_)) => return self.code(node, depth + 1),
+            Some(Entity::Bytes(b)) => {
+                let span = self.out.push_data(b);
+                let id = self.push(NodeKind::Bytes(span), Opcode::Binbytes);
+                self.remember(node, id);
+                return Ok(id);
+            }
+            Some(Entity::Module(md)) => {
+                if !matches!(md.how, super::ModuleHow::Import) {
+                    return Err(unsupported(format!(
+                        "module {} is rebuilt from its namespace",
+                        md.name
+                    )));
+                }
+                let id = self.import(&md.name);
+                self.remember(node, id);
+                return Ok(id);
+            }
+            Some(Entity::Class(c)) => {
+                return Err(unsupported(format!(
+                    "class {} (classes are not emitted yet)",
+                    c.name.as_deref().unwrap_or("?")
+                )))
+            }
+            Some(Entity::Cell(_)) | Some(Entity::TypeVar(_)) | Some(Entity::Nested(_)) => {
+                return Err(unsupported(
+                    "a cell, TypeVar or nested pickle used as a value",
+                ))
+            }
+            None => {}
+        }
+        let g = &m.graph;
+        let id = match g.kind(node) {
+            NodeKind::Str(s)
+            | NodeKind::Bytes(s)
+            | NodeKind::ByteArray(s)
+            | NodeKind::Py2Str(s) => {
+                let span = self.out.push_data(g.bytes_of(*s));
+                let kind = match g.kind(node) {
+                    NodeKind::Str(_) => NodeKind::Str(span),
+                    NodeKind::ByteArray(_) => NodeKind::ByteArray(span),
+                    NodeKind::Py2Str(_) => {
+                        return Err(unsupported(
+                            "a Python 2 string (Python 2 targets are not emitted yet)",
+                        ))
+                    }
+                    _ => NodeKind::Bytes(span),
+                };
+                self.push(kind, g.node(node).op)
+            }
+            NodeKind::Tuple(items) => {
+                let items = items.clone();
+                let mut out = Vec::with_capacity(items.len());
+                for i in items {
+                    out.push(self.value(i, depth + 1)?);
+                }
+                self.tuple(out)
+            }
+            NodeKind::List(items) | NodeKind::Set(items) | NodeKind::FrozenSet(items) => {
+                let items = items.clone();
+                let kind_of = |v: Vec<NodeId>| match g.kind(node) {
+                    NodeKind::List(_) => NodeKind::List(v),
+                    NodeKind::Set(_) => NodeKind::Set(v),
+                    _ => NodeKind::FrozenSet(v),
+                };
+                // Containers exist before their items (a list may contain itself).
+                let id = self.push(kind_of(Vec::new()), g.node(node).op);
+                self.remember(node, id);
+                let mut out = Vec::with_capacity(items.len());
+                for i in items {
+                    out.push(self.value(i, depth + 1)?);
+                }
+                self.out.nodes[id.index()].kind = kind_of(out);
+                return Ok(id);
+            }
+            NodeKind::Dict(pairs) => {
+                let pairs = pairs.clone();
+                let id = self.push(NodeKind::Dict(Vec::new()), Opcode::EmptyDict);
+                self.remember(node, id);
+                let mut out = Vec::with_capacity(pairs.len());
+                for (k, v) in pairs {
+                    let k = self.value(k, depth + 1)?;
+                    out.push((k, self.value(v, depth + 1)?));
+                }
+                self.out.nodes[id.index()].kind = NodeKind::Dict(out);
+                return Ok(id);
+            }
+            NodeKind::Object(obj) => {
+                let obj = (**obj).clone();
+                let callable = self.value(obj.callable, depth + 1)?;
+                let args = self.value(obj.args, depth + 1)?;
+                let kwargs = match obj.kwargs {
+                    Some(k) => Some(self.value(k, depth + 1)?),
+                    None => None,
+                };
+                let id = self.push(
+                    NodeKind::Object(Box::new(Object {
+                        call: obj.call,
+                        callable,
+                        args,
+                        kwargs,
+                    })),
+                    g.node(node).op,
+                );
+                self.remember(node, id);
+                let muts: Vec<Mutation> = g.mutations(node).cloned().collect();
+                for mt in muts {
+                    let copied = match mt {
+                        Mutation::Build(s) => Mutation::Build(self.value(s, depth + 1)?),
+                        Mutation::Append(x) => Mutation::Append(self.value(x, depth + 1)?),
+                        Mutation::SetItem(k, v) => {
+                            let k = self.value(k, depth + 1)?;
+                            Mutation::SetItem(k, self.value(v, depth + 1)?)
+                        }
+                        _ => return Err(unsupported("a batched mutation of an opaque object")),
+                    };
+                    self.out.mutation_log.push((id, copied));
+                }
+                return Ok(id);
+            }
+            NodeKind::Persistent { .. }
+            | NodeKind::Ext { .. }
+            | NodeKind::Buffer { .. }
+            | NodeKind::ReadOnly { .. } => {
+                return Err(unsupported(
+                    "persistent ids, extension codes and buffers are not emitted",
+                ))
+            }
+            NodeKind::Global(gl) => {
+                // `from_stack` points into the source graph; the writer makes its own strings.
+                let mut gl = (**gl).clone();
+                gl.from_stack = None;
+                self.push(NodeKind::Global(Box::new(gl)), Opcode::StackGlobal)
+            }
+            other => {
+                let kind = other.clone();
+                self.push(kind, g.node(node).op)
+            }
+        };
+        self.remember(node, id);
+        Ok(id)
+    }
+
+    fn code(&mut self, node: NodeId, depth: usize) -> CopyResult {
+        let m = self.m;
+        let c = m.code(node).expect("caller checked");
+        let id = match c.source {
+            CodeSource::Marshal { bytes } => {
+                let f = self.global("marshal", "loads");
+                let b = self.value(bytes, depth + 1)?;
+                self.call(f, vec![b])
+            }
+            CodeSource::CtorArgs { layout } => {
+                if layout.position(CodeField::EndLineTable).is_some() {
+                    return Err(unsupported(
+                        "the 3.11-alpha CodeType layout written by dill 0.3.5",
+                    ));
+                }
+                let mut args = Vec::new();
+                for (i, (&field, &arg)) in layout.fields.iter().zip(&c.args).enumerate() {
+                    // dill's leading co_lnotab is not a constructor argument.
+                    if i == 0 && field == CodeField::LnoTab && layout.fields.len() > 16 {
+                        continue;
+                    }
+                    args.push(self.value(arg, depth + 1)?);
+                }
+                let f = self.global("types", "CodeType");
+                self.call(f, args)
+            }
+        };
+        self.remember(node, id);
+        Ok(id)
+    }
+
+    /// Copies a value that may refer back to a function under construction: on a cycle,
+    /// `placeholder` is used and `fix(value)` is queued to run after the root is built.
+    fn value_or_defer(&mut self, node: NodeId, depth: usize) -> Result<Option<NodeId>, EmitError> {
+        let (mark, fixups) = (self.journal.len(), self.fixups.len());
+        match self.value(node, depth) {
+            Ok(id) => Ok(Some(id)),
+            Err(CopyError::Cycle) => {
+                // Forget the half-copied containers of this attempt.
+                for k in self.journal.drain(mark..) {
+                    self.map.remove(&k);
+                }
+                self.fixups.truncate(fixups);
+                Ok(None)
+            }
+            Err(CopyError::Other(e)) => Err(e),
+        }
+    }
+
+    fn function(&mut self, node: NodeId, depth: usize) -> CopyResult {
+        let m = self.m;
+        let f = m.function(node).expect("caller checked").clone();
+        let Some(code_node) = f.code.filter(|&c| m.code(c).is_some()) else {
+            return Err(unsupported(
+                "a function whose code object was not understood",
+            ));
+        };
+        self.in_progress.push(node);
+        self.in_progress.extend(f.aliases.iter().copied());
+        let code = self.value(code_node, depth + 1)?;
+
+        // Globals: `__builtins__`, `__name__`, then what was shipped.
+        let globals = self.push(NodeKind::Dict(Vec::new()), Opcode::EmptyDict);
+        let mut pairs = Vec::new();
+        let k = self.str_node("__builtins__");
+        let v = self.import("builtins");
+        pairs.push((k, v));
+        if let Some(module) = f.module.clone() {
+            let k = self.str_node("__name__");
+            let v = self.str_node(&module);
+            pairs.push((k, v));
+        }
+        match &f.globals {
+            GlobalsBase::Dict(_) | GlobalsBase::None => {}
+            GlobalsBase::MainSentinel | GlobalsBase::ModuleNamespace(_) | GlobalsBase::Other(_) => {
+                // The referenced globals were not shipped: the function would look them up
+                // in a namespace of the loading process.
+            }
+        }
+        let mut deferred_globals = Vec::new();
+        for &(k, v) in &f.shipped_globals {
+            let Some(name) = m.text_of(k) else { continue };
+            if matches!(name.as_str(), "__builtins__" | "__name__") {
+                continue;
+            }
+            let kk = self.value(k, depth + 1)?;
+            match self.value_or_defer(v, depth + 1)? {
+                Some(vv) => pairs.push((kk, vv)),
+                None => deferred_globals.push((kk, v)),
+            }
+        }
+        self.out.nodes[globals.index()].kind = NodeKind::Dict(pairs);
+
+        let name = match &f.name {
+            Some(n) => self.str_node(n),
+            None => self.push(NodeKind::None, Opcode::None),
+        };
+        let defaults = match f.defaults {
+            Some(d) => self.value(d, depth + 1)?,
+            None => self.push(NodeKind::None, Opcode::None),
+        };
+        let mut deferred_cells = Vec::new();
+        let closure = match &f.closure {
+            None => self.push(NodeKind::None, Opcode::None),
+            Some(cells) => {
+                let mut out = Vec::new();
+                for &cid in cells {
+                    let cell = m.cell(cid).expect("closure holds cells");
+                    let cell_type = self.global("types", "CellType");
+                    let made = match cell.contents {
+                        CellContents::Empty => self.call(cell_type, vec![]),
+                        CellContents::Value(v) => match self.value_or_defer(v, depth + 1)? {
+                            Some(vv) => self.call(cell_type, vec![vv]),
+                            None => {
+                                let c = self.call(cell_type, vec![]);
+                                deferred_cells.push((c, v));
+                                c
+                            }
+                        },
+                    };
+                    out.push(made);
+                }
+                self.tuple(out)
+            }
+        };
+        let ctor = self.global("types", "FunctionType");
+        let func = self.call(ctor, vec![code, globals, name, defaults, closure]);
+        self.remember(node, func);
+        for &a in &f.aliases {
+            self.remember(a, func);
+        }
+        self.in_progress
+            .retain(|&n| n != node && !f.aliases.contains(&n));
+
+        // Attributes, as dill writes them: BUILD (func.__dict__ or None, slotstate).
+        let mut slots = Vec::new();
+        let attrs = [
+            ("__qualname__", f.qualname.clone().map(Err)),
+            ("__module__", f.module.clone().map(Err)),
+            ("__doc__", f.doc.map(Ok)),
+            ("__kwdefaults__", f.kwdefaults.map(Ok)),
+            ("__annotations__", f.annotations.map(Ok)),
+        ];
+        for (key, val) in attrs {
+            let Some(val) = val else { continue };
+            let v = match val {
+                Ok(node) => self.value(node, depth + 1)?,
+                Err(text) => self.str_node(&text),
+            };
+            let k = self.str_node(key);
+            slots.push((k, v));
+        }
+        let fdict = match f.dict {
+            Some(d) => self.value(d, depth + 1)?,
+            None => self.push(NodeKind::None, Opcode::None),
+        };
+        if !slots.is_empty() || f.dict.is_some() {
+            let slot_dict = self.push(NodeKind::Dict(slots), Opcode::EmptyDict);
+            let state = self.tuple(vec![fdict, slot_dict]);
+            self.out.mutation_log.push((func, Mutation::Build(state)));
+        }
+
+        // Submodules the function reaches as attributes (`xml.etree.ElementTree.fromstring`
+        // with only `xml` in its globals) are imported for their side effect, as cloudpickle's
+        // `_cloudpickle_submodules` does.
+        for &sub in &f.submodules {
+            let v = self.value(sub, depth + 1)?;
+            self.fixups.push(v);
+        }
+        // Fix-ups for the cycles found above.
+        for (cell, v) in deferred_cells {
+            let v = self.value(v, depth + 1)?;
+            let setattr = self.global("builtins", "setattr");
+            let attr = self.str_node("cell_contents");
+            let call = self.call(setattr, vec![cell, attr, v]);
+            self.fixups.push(call);
+        }
+        for (k, v) in deferred_globals {
+            let v = self.value(v, depth + 1)?;
+            let setitem = self.global("operator", "setitem");
+            let call = self.call(setitem, vec![globals, k, v]);
+            self.fixups.push(call);
+        }
+        Ok(func)
+    }
+}
+
+impl Model {
+    /// Writes the function at `node` (and everything it needs: code, globals, closure,
+    /// defaults, attributes, nested functions) as a standalone pickle.
+    ///
+    /// The result loads with `pickle.loads`, `cloudpickle.loads` and `dill.loads` on the
+    /// Python that produced the payload (code objects are version-specific). Not yet supported:
+    /// dynamic classes, Python 2 targets, modules rebuilt from their namespace, cells on
+    /// Pythons without `types.CellType` (before 3.8).
+    pub fn emit_function(&self, node: NodeId, options: &EmitOptions) -> Result<Vec<u8>, EmitError> {
+        if self.function(node).is_none() {
+            return Err(EmitError::NotAFunction(node.index()));
+        }
+        if options.protocol < 3 {
+            return Err(EmitError::Unsupported(
+                "protocols below 3 (code objects need bytes)".to_string(),
+            ));
+        }
+        let mut e = Emitter {
+            m: self,
+            out: Graph::new(),
+            map: HashMap::new(),
+            in_progress: Vec::new(),
+            journal: Vec::new(),
+            fixups: Vec::new(),
+            globals: HashMap::new(),
+            max_depth: options.max_depth,
+        };
+        let func = match e.function(node, 0) {
+            Ok(id) => id,
+            Err(CopyError::Cycle) => {
+                return Err(EmitError::Unsupported(
+                    "a cycle outside closures and globals".to_string(),
+                ))
+            }
+            Err(CopyError::Other(err)) => return Err(err),
+        };
+        let root = if e.fixups.is_empty() {
+            func
+        } else {
+            // operator.itemgetter(0)((func, fixup, ...))
+            let mut items = vec![func];
+            items.extend(e.fixups.clone());
+            let all = e.tuple(items);
+            let getter = e.global("operator", "itemgetter");
+            let zero = e.push(NodeKind::Int(0), Opcode::Binint1);
+            let pick = e.call(getter, vec![zero]);
+            e.call(pick, vec![all])
+        };
+        write_graph(&e.out, root, &WriteOptions::new(options.protocol))
+            .map_err(|err| EmitError::Write(err.to_string()))
+    }
+}

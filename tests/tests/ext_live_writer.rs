@@ -1,0 +1,171 @@
+//! Live: functions decoded from the fixtures and written back by `Model::emit_function` load in
+//! a fresh interpreter with the real cloudpickle and dill (the fixture venvs of
+//! `cargo xtask fixtures ext`) and pass the same behavioural checks as the originals.
+//!
+//! Skipped (with a line saying so) when the venvs are absent.
+
+use brine_pickle_ext::model::{EmitError, EmitOptions};
+use brine_pickle_ext::recognise::{decode_with, DecodeOptions};
+use serde_json::Value;
+use std::path::PathBuf;
+use std::process::Command;
+
+struct Venv {
+    python: (u8, u8),
+    exe: PathBuf,
+    cloudpickle: Option<String>,
+    dill: bool,
+}
+
+fn venvs() -> Vec<Venv> {
+    let root = brine_tests::workspace_root();
+    let Ok(text) = std::fs::read_to_string(root.join("xtask/py/ext_pins.json")) else {
+        return Vec::new();
+    };
+    let pins: Value = serde_json::from_str(&text).unwrap();
+    let base = std::env::var_os("BRINE_VENV_DIR")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/brine/venvs")));
+    let Some(base) = base else { return Vec::new() };
+    let mut out = Vec::new();
+    for v in pins["venvs"].as_array().unwrap() {
+        let py = v["python"].as_str().unwrap();
+        let exe = base
+            .join(format!("{py}-{}", v["name"].as_str().unwrap()))
+            .join("bin/python");
+        if !exe.is_file() {
+            continue;
+        }
+        let (a, b) = py.split_once('.').unwrap();
+        let reqs: Vec<&str> = v["requirements"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r.as_str().unwrap())
+            .collect();
+        out.push(Venv {
+            python: (a.parse().unwrap(), b.parse().unwrap()),
+            exe,
+            cloudpickle: reqs
+                .iter()
+                .find_map(|r| r.strip_prefix("cloudpickle==").map(str::to_string)),
+            dill: reqs.iter().any(|r| r.starts_with("dill==")),
+        });
+    }
+    out
+}
+
+fn load_and_check(venv: &Venv, family: &str, sample: &str, path: &std::path::Path) -> Value {
+    let out = Command::new(&venv.exe)
+        .current_dir(brine_tests::workspace_root().join("xtask/py"))
+        .env("PYTHONHASHSEED", "0")
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .env_remove("PYTHONPATH")
+        .arg("ext_load.py")
+        .arg(family)
+        .arg(sample)
+        .arg(path)
+        .output()
+        .expect("run the venv's python");
+    assert!(
+        out.status.success(),
+        "loader crashed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn emitted_functions_load_and_behave_like_the_originals() {
+    let venvs: Vec<Venv> = venvs()
+        .into_iter()
+        .filter(|v| v.python >= (3, 8) && v.cloudpickle.is_some())
+        .collect();
+    if venvs.is_empty() {
+        brine_tests::skip_live(
+            "emitted_functions_load_and_behave_like_the_originals",
+            "no fixture venvs (run cargo xtask fixtures ext)",
+        );
+        return;
+    }
+    let tmp = std::env::temp_dir().join(format!("brine-ext-live-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap();
+    let (mut passed, mut unsupported, mut failures) = (0, Vec::new(), Vec::new());
+    for venv in &venvs {
+        let cp = venv.cloudpickle.as_ref().unwrap();
+        let dir = brine_tests::fixtures_dir()
+            .join("ext")
+            .join(format!("{}.{}", venv.python.0, venv.python.1))
+            .join(format!("cloudpickle-{cp}"));
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        let mut files: Vec<PathBuf> = entries.filter_map(|e| e.ok()).map(|e| e.path()).collect();
+        files.sort();
+        for f in files
+            .iter()
+            .filter(|p| p.to_string_lossy().ends_with(".facts.json"))
+        {
+            let facts: Value = serde_json::from_str(&std::fs::read_to_string(f).unwrap()).unwrap();
+            if facts["facts"]["kind"] != "function" || facts["passes"] != true {
+                continue;
+            }
+            let sample = facts["sample"].as_str().unwrap();
+            let data = std::fs::read(dir.join(format!("{sample}.pkl"))).unwrap();
+            let opts = DecodeOptions {
+                python: Some(venv.python),
+                ..DecodeOptions::default()
+            };
+            let m = decode_with(&data, &opts).unwrap();
+            let bytes = match m.emit_function(m.root(), &EmitOptions::default()) {
+                Ok(b) => b,
+                Err(EmitError::Unsupported(why)) => {
+                    unsupported.push(format!("{} {sample}: {why}", dir.display()));
+                    continue;
+                }
+                Err(e) => {
+                    failures.push(format!("{} {sample}: {e}", dir.display()));
+                    continue;
+                }
+            };
+            let path = tmp.join(format!("{}.{}-{sample}.pkl", venv.python.0, venv.python.1));
+            std::fs::write(&path, &bytes).unwrap();
+            let mut families = vec!["cloudpickle"];
+            if venv.dill {
+                families.push("dill");
+            }
+            for family in families {
+                let got = load_and_check(venv, family, sample, &path);
+                if got["load"]["ok"] != true {
+                    failures.push(format!(
+                        "{} {sample} ({family}): load failed: {}",
+                        dir.display(),
+                        got["load"]
+                    ));
+                } else if got["check"] != facts["check"] {
+                    failures.push(format!(
+                        "{} {sample} ({family}): check {} != {}",
+                        dir.display(),
+                        got["check"],
+                        facts["check"]
+                    ));
+                } else {
+                    passed += 1;
+                }
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(&tmp);
+    println!(
+        "{passed} emitted payloads loaded and passed their checks; {} not emitted",
+        unsupported.len()
+    );
+    for u in &unsupported {
+        println!("not emitted: {u}");
+    }
+    for f in &failures {
+        println!("FAIL {f}");
+    }
+    assert!(failures.is_empty(), "{} failures", failures.len());
+    assert!(passed > 0);
+}
