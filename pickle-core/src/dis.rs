@@ -106,7 +106,8 @@ pub fn repr_arg(arg: &Arg<'_>) -> Option<String> {
             repr_str_bytes(&u)
         }
         Arg::Text(t) => repr_str_bytes(t),
-        Arg::TextPair(a, b) => {
+        Arg::TextPair(pair) => {
+            let (a, b) = &**pair;
             let mut u = Vec::with_capacity(a.len() + b.len() + 1);
             u.extend_from_slice(a);
             u.push(b' ');

@@ -23,6 +23,9 @@ use crate::pystr::{decode_error_message, decode_raw_unicode_escape, validate_sur
 use num_bigint::BigInt;
 use std::borrow::Cow;
 
+/// The two lines of a `stringnl_noescape_pair` argument (module, name).
+pub type TextPair<'a> = (Cow<'a, [u8]>, Cow<'a, [u8]>);
+
 /// A decoded opcode argument, as genops decodes it (borrowing from the input where possible).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Arg<'a> {
@@ -49,8 +52,9 @@ pub enum Arg<'a> {
     /// A `str` as surrogatepass UTF-8: `unicodestring*`, `unicodestringnl` (decoded),
     /// `stringnl` and `stringnl_noescape` (escape-decoded, ASCII).
     Text(Cow<'a, [u8]>),
-    /// `stringnl_noescape_pair`: module and name (genops joins them with one space).
-    TextPair(Cow<'a, [u8]>, Cow<'a, [u8]>),
+    /// `stringnl_noescape_pair`: module and name (genops joins them with one space). Boxed:
+    /// rare, and keeping `Arg` small makes every other opcode cheaper to move.
+    TextPair(Box<TextPair<'a>>),
 }
 
 impl Arg<'_> {
@@ -71,7 +75,10 @@ impl Arg<'_> {
             Arg::ByteArray(b) => Arg::ByteArray(own(b)),
             Arg::Latin1(b) => Arg::Latin1(own(b)),
             Arg::Text(t) => Arg::Text(own(t)),
-            Arg::TextPair(a, b) => Arg::TextPair(own(a), own(b)),
+            Arg::TextPair(pair) => {
+                let (a, b) = *pair;
+                Arg::TextPair(Box::new((own(a), own(b))))
+            }
         }
     }
 }
@@ -388,7 +395,7 @@ fn read_arg<'a>(c: &mut Cursor<'a>, kind: ArgKind) -> Result<Arg<'a>, ErrorKind>
         ArgKind::StringnlNoescapePair => {
             let a = escape_ascii(stringnl_line(c)?)?;
             let b = escape_ascii(stringnl_line(c)?)?;
-            Arg::TextPair(a, b)
+            Arg::TextPair(Box::new((a, b)))
         }
         ArgKind::String1 => {
             let n = fixed::<1>(c, "uint1")?[0] as u64;
@@ -561,6 +568,7 @@ impl<'a> OpReader<'a> {
 
 impl<'a> Iterator for OpReader<'a> {
     type Item = Result<Op<'a>>;
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         self.read_op().transpose()
     }

@@ -389,6 +389,7 @@ impl<'d> Machine<'d, '_> {
         Ok(l)
     }
 
+    #[inline]
     fn push_node(&mut self, kind: NodeKind) -> Result<NodeId> {
         let g = &mut self.loader.graph;
         if g.nodes.len() >= self.loader.options.limits.max_nodes
@@ -460,6 +461,7 @@ impl<'d> Machine<'d, '_> {
         self.marks.pop().ok_or_else(|| self.err(ErrorKind::NoMark))
     }
 
+    #[inline]
     fn step(&mut self, node: Option<NodeId>, arg: u64, raw: Option<&[u8]>) -> Result<()> {
         if self.loader.options.record_steps {
             let raw = match raw {
@@ -499,7 +501,18 @@ impl<'d> Machine<'d, '_> {
     }
 
     /// CPython's "unhashable type" check for a dict key or set item of known type.
+    #[inline]
     fn check_hashable(&self, id: NodeId) -> Result<()> {
+        match self.kind(id) {
+            NodeKind::List(_) | NodeKind::Dict(_) | NodeKind::Set(_) | NodeKind::ByteArray(_) => {
+                self.check_hashable_slow(id)
+            }
+            NodeKind::Tuple(items) if !items.is_empty() => self.check_hashable_slow(id),
+            _ => Ok(()),
+        }
+    }
+
+    fn check_hashable_slow(&self, id: NodeId) -> Result<()> {
         let mut todo = vec![id];
         let mut steps = 0usize;
         while let Some(n) = todo.pop() {
@@ -1275,11 +1288,18 @@ impl<'d> Machine<'d, '_> {
                         return Err(self.underflow());
                     }
                     let target = self.stack[x - 1];
-                    let items = self.stack.split_off(x);
-                    let n = items.len() as u64;
-                    if !items.is_empty() {
-                        self.append_items(target, items, true)?;
+                    let n = (self.stack.len() - x) as u64;
+                    if n > 0 {
+                        // Fast path: extend a real list straight from the stack.
+                        if let NodeKind::List(v) = &mut self.loader.graph.nodes[target.index()].kind
+                        {
+                            v.extend_from_slice(&self.stack[x..]);
+                        } else {
+                            let items = self.stack[x..].to_vec();
+                            self.append_items(target, items, true)?;
+                        }
                     }
+                    self.stack.truncate(x);
                     self.step(Some(target), n, None)?;
                 }
                 Opcode::Setitem => {
@@ -1299,16 +1319,32 @@ impl<'d> Machine<'d, '_> {
                         return Err(self.underflow());
                     }
                     let target = self.stack[x - 1];
-                    let items = self.stack.split_off(x);
-                    if items.len() & 1 == 1 {
+                    let count = self.stack.len() - x;
+                    if count & 1 == 1 {
                         return Err(self.err(ErrorKind::OddItemCount("SETITEMS")));
                     }
-                    let n = (items.len() / 2) as u64;
-                    if !items.is_empty() {
-                        let pairs: Vec<(NodeId, NodeId)> =
-                            items.chunks_exact(2).map(|kv| (kv[0], kv[1])).collect();
-                        self.set_items(target, pairs, true)?;
+                    let n = (count / 2) as u64;
+                    if count > 0 {
+                        let is_dict = matches!(self.kind(target), NodeKind::Dict(_));
+                        if is_dict {
+                            // Fast path: check keys, then extend the dict from the stack.
+                            for i in (x..self.stack.len()).step_by(2) {
+                                self.check_hashable(self.stack[i])?;
+                            }
+                            if let NodeKind::Dict(v) =
+                                &mut self.loader.graph.nodes[target.index()].kind
+                            {
+                                v.extend(self.stack[x..].chunks_exact(2).map(|kv| (kv[0], kv[1])));
+                            }
+                        } else {
+                            let pairs: Vec<(NodeId, NodeId)> = self.stack[x..]
+                                .chunks_exact(2)
+                                .map(|kv| (kv[0], kv[1]))
+                                .collect();
+                            self.set_items(target, pairs, true)?;
+                        }
                     }
+                    self.stack.truncate(x);
                     self.step(Some(target), n, None)?;
                 }
                 Opcode::Additems => {

@@ -73,7 +73,8 @@ fn arg_view(arg: &Arg<'_>) -> String {
             format!("{{\"str\":{}}}", py_json_str(&u))
         }
         Arg::Text(t) => format!("{{\"str\":{}}}", py_json_str(t)),
-        Arg::TextPair(a, b) => {
+        Arg::TextPair(pair) => {
+            let (a, b) = &**pair;
             let mut u = a.to_vec();
             u.push(b' ');
             u.extend_from_slice(b);
