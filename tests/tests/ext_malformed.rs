@@ -123,8 +123,11 @@ fn well_typed_code_arguments_make_a_code_object() {
     let code = m.code(m.root()).expect("a code object");
     assert_eq!(code.args.len(), 18);
     assert!(m.diagnostics.is_empty(), "{:?}", m.diagnostics);
-    // 18 arguments: 3.11 and later only.
-    assert_eq!(m.python.candidates.to_string(), "3.11, 3.12, 3.13, 3.14");
+    // 18 arguments: 3.11 and later; the bytecode (RESUME, LOAD_FAST, RETURN_VALUE with
+    // 3.11's opcode numbers) narrows it further, and 3.11 stays.
+    assert!(m.python.candidates.contains((3, 11)));
+    assert!(m.python.candidates.iter().all(|v| v >= (3, 11)));
+    assert!(m.python.evidence.len() >= 2, "{:?}", m.python.evidence);
 }
 
 #[test]
