@@ -411,3 +411,57 @@ fn deep_streams_do_not_overflow_the_stack_in_helpers() {
         .unwrap();
     handle.join().unwrap();
 }
+
+/// A 3.11 code object with the given `co_code` and `co_names` payloads (other fields valid).
+fn code311(code: &[u8], names: &[u8]) -> Vec<u8> {
+    let mut v = b"c".to_vec();
+    for i in [0i32, 0, 0, 1, 0] {
+        v.extend_from_slice(&i.to_le_bytes());
+    }
+    v.push(b's');
+    v.extend_from_slice(&(code.len() as i32).to_le_bytes());
+    v.extend_from_slice(code);
+    v.extend_from_slice(b")\x01N"); // consts
+    v.extend_from_slice(names);
+    v.extend_from_slice(b")\x00s\x00\x00\x00\x00"); // localsplusnames, kinds
+    v.extend_from_slice(b"z\x01fz\x01nz\x01n"); // filename, name, qualname
+    v.extend_from_slice(&1i32.to_le_bytes());
+    v.extend_from_slice(b"s\x00\x00\x00\x00s\x00\x00\x00\x00"); // linetable, exceptiontable
+    v
+}
+
+#[test]
+fn code_objects_cpython_refuses_to_build() {
+    let ok = code311(b"\x97\x00", b")\x00");
+    assert!(read(&ok, &ReadOptions::new(PyVersion::new(3, 11))).is_ok());
+    // (CPython 3.11: SystemError "non-string found in code slot" / ValueError "co_code is
+    // malformed"; see the live_code_checks test for the comparison with each interpreter.)
+    let int_name = code311(b"\x97\x00", b")\x01i\x01\x00\x00\x00");
+    assert!(matches!(
+        err(PY3, &int_name),
+        (0, ErrorKind::InvalidCode(_))
+    ));
+    let odd = code311(b"\x97", b")\x00");
+    assert!(matches!(err(PY3, &odd), (0, ErrorKind::InvalidCode(_))));
+    // Before 3.11 an odd co_code is accepted.
+    assert!(read(
+        &odd,
+        &ReadOptions::new(PyVersion::new(3, 11)).with_code_checks(false)
+    )
+    .is_ok());
+    // With the checks off, malformed code objects can be inspected.
+    let s = read(
+        &int_name,
+        &ReadOptions::new(PyVersion::new(3, 11)).with_code_checks(false),
+    )
+    .unwrap();
+    assert!(s.root_code().unwrap().names().is_empty());
+    assert_eq!(s.write(), int_name);
+    let message = read(&int_name, &ReadOptions::new(PyVersion::new(3, 11)))
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        message,
+        "at byte 0x0: invalid code object: non-string found in a name tuple"
+    );
+}

@@ -34,6 +34,10 @@ fn check_stream(label: &str, bytes: &[u8], rng: &mut Rng) -> usize {
                 hex(data)
             );
             let _ = brine_marshal::repr::node_repr(&s, s.root());
+            if let Ok(obj) = brine_marshal::Object::from_stream(&s, s.root(), 100_000) {
+                let _ =
+                    brine_marshal::dumps(&obj, &brine_marshal::DumpOptions::new(version(label)));
+            }
             accepted += 1;
         }
     };
