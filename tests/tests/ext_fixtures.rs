@@ -789,3 +789,45 @@ fn payloads_reemit_byte_identically() {
         all.len()
     );
 }
+
+/// The JSON view (`brine show --functions --json`) of every payload: it is produced without
+/// trouble (cycles become refs) and states what the model holds.
+#[test]
+fn json_view_of_every_payload() {
+    let all = fixtures();
+    if all.is_empty() {
+        return;
+    }
+    let mut functions = 0;
+    for fx in &all {
+        let m = decode_with(
+            &fx.pkl,
+            &DecodeOptions {
+                python: Some(fx.python),
+                ..DecodeOptions::default()
+            },
+        )
+        .unwrap();
+        let j = m.to_json();
+        let text = serde_json::to_string(&j).unwrap();
+        assert!(text.len() < 50 * fx.pkl.len() + 10_000, "{}", fx.sample);
+        if let Some(f) = m.function(m.root()) {
+            functions += 1;
+            let fj = &m.function_json(f)["function"];
+            assert_eq!(fj["name"], json!(f.name));
+            assert_eq!(fj["producer"], json!(f.producer.to_string()));
+            if let (Some(code), Some(c)) = (f.code, f.code.and_then(|c| m.code(c))) {
+                if let CodeSource::CtorArgs { .. } = c.source {
+                    assert_eq!(
+                        m.code_json(code)["co_name"],
+                        fx.facts["facts"]["code"]["co_name"],
+                        "{} {}",
+                        fx.dir.display(),
+                        fx.sample
+                    );
+                }
+            }
+        }
+    }
+    assert!(functions > 500);
+}

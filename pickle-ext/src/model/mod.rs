@@ -10,6 +10,8 @@
 
 mod code;
 mod emit;
+#[cfg(feature = "json")]
+mod json;
 mod producer;
 
 pub use emit::{EmitError, EmitOptions};
