@@ -51,7 +51,7 @@ impl<'c, 'a> InstructionLines<'c, 'a> {
     /// listing when `for_listing` (see [`jump_targets`]).
     pub fn with_targets(code: &'c Code<'a>, for_listing: bool) -> InstructionLines<'c, 'a> {
         let style = code.lines_style();
-        let use_ranges = style != LinesStyle::Lnotab;
+        let use_ranges = !matches!(style, LinesStyle::Lnotab | LinesStyle::LnotabClipped);
         InstructionLines {
             inner: code.instructions(),
             starts: code.line_starts().unwrap_or_default(),

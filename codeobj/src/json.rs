@@ -260,6 +260,27 @@ pub struct DisMismatch {
     pub detail: String,
 }
 
+/// Replaces every ` at 0x<hex>` by ` at 0x0`, as the recorders of `dis` output do to hide
+/// object addresses (which also rewrites such text inside string constants).
+pub fn mask_addresses(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find(" at 0x") {
+        let after = &rest[i + 6..];
+        let hex_len = after.bytes().take_while(|b| b.is_ascii_hexdigit()).count();
+        out.push_str(&rest[..i]);
+        if hex_len > 0 {
+            out.push_str(" at 0x0");
+            rest = &after[hex_len..];
+        } else {
+            out.push_str(" at 0x");
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 fn first_line_diff(got: &str, want: &str) -> String {
     for (i, (g, w)) in got.split('\n').zip(want.split('\n')).enumerate() {
         if g != w {
@@ -277,7 +298,9 @@ fn first_line_diff(got: &str, want: &str) -> String {
 /// format of the `<name>.dis.json` fixtures (`instructions` with `offset`, `opname`, `arg`,
 /// `argval`, `argrepr`, `starts_line`, `line_number` (3.13+), `is_jump_target`;
 /// `findlinestarts`, `co_lines`, `co_positions`, `exception_table`, `text`; keys that are
-/// absent are not compared). `path` is the code object's PATH. Returns the differences.
+/// absent are not compared; addresses in `argrepr` and `text` are masked as the recorders
+/// mask them, see [`mask_addresses`]). `path` is the code object's PATH. Returns the
+/// differences.
 pub fn compare_with_dis(code: &Code<'_>, path: &str, record: &Value) -> Vec<DisMismatch> {
     let mut out = Vec::new();
     let mut check = |what: &'static str, at: String, got: Value, want: &Value| {
@@ -323,7 +346,11 @@ pub fn compare_with_dis(code: &Code<'_>, path: &str, record: &Value) -> Vec<DisM
             }
             field(
                 "argrepr",
-                json!(crate::disasm::argrepr(ins, code, Some(&labels))),
+                json!(mask_addresses(&crate::disasm::argrepr(
+                    ins,
+                    code,
+                    Some(&labels)
+                ))),
             );
         }
     }
@@ -427,4 +454,17 @@ pub fn replace_lone_surrogate_escapes(text: &str) -> String {
         i += ch.len_utf8();
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks_addresses_like_the_recorders() {
+        assert_eq!(
+            mask_addresses("'<function f at 0x7fAB12>' at 0x x at 0x1"),
+            "'<function f at 0x0>' at 0x x at 0x0"
+        );
+    }
 }

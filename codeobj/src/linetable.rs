@@ -41,8 +41,11 @@ impl LineTableFormat {
 /// How `co_lines()` / `findlinestarts` behave in a version.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum LinesStyle {
-    /// No `co_lines()` (≤ 3.9): line starts come from the lnotab algorithm.
+    /// No `co_lines()` (≤ 3.7): line starts come from the lnotab algorithm.
     Lnotab,
+    /// 3.8 and 3.9: the lnotab algorithm, stopping at the first address past the end of the
+    /// bytecode (lines optimised away).
+    LnotabClipped,
     /// 3.10 and 3.11: one range per table entry, no merging.
     PerEntry,
     /// 3.12: consecutive ranges with the same line are merged.
@@ -56,6 +59,7 @@ impl LinesStyle {
     pub fn for_version(major: u8, minor: u8) -> LinesStyle {
         match (major, minor) {
             (2, _) => LinesStyle::Lnotab,
+            (3, 8) | (3, 9) => LinesStyle::LnotabClipped,
             (3, m) if m < 10 => LinesStyle::Lnotab,
             (3, 10) | (3, 11) => LinesStyle::PerEntry,
             (3, 12) => LinesStyle::Merged,
@@ -260,8 +264,9 @@ impl<'a> LineTable<'a> {
         }
     }
 
-    /// The lnotab algorithm: `(offset, line)` pairs as `dis.findlinestarts` yields them (≤ 3.9).
-    fn lnotab_starts(&self) -> Vec<(u32, i32)> {
+    /// The lnotab algorithm: `(offset, line)` pairs as `dis.findlinestarts` yields them (≤ 3.9;
+    /// `clip_at` = the code length for 3.8/3.9, which stop once an address passes it).
+    fn lnotab_starts(&self, clip_at: Option<u32>) -> Vec<(u32, i32)> {
         let signed = self.format == LineTableFormat::LnotabSigned;
         let mut out = Vec::new();
         let mut last: Option<i32> = None;
@@ -275,6 +280,9 @@ impl<'a> LineTable<'a> {
                     last = Some(line);
                 }
                 addr += u32::from(a);
+                if clip_at.is_some_and(|len| addr >= len) {
+                    return out;
+                }
             }
             let delta = if signed {
                 i32::from(l as i8)
@@ -296,7 +304,8 @@ impl<'a> LineTable<'a> {
         let mut raw: Vec<LineRange> = Vec::new();
         match self.format {
             LineTableFormat::LnotabUnsigned | LineTableFormat::LnotabSigned => {
-                let starts = self.lnotab_starts();
+                let clip = (style == LinesStyle::LnotabClipped).then_some(code_len);
+                let starts = self.lnotab_starts(clip);
                 for (i, &(start, line)) in starts.iter().enumerate() {
                     let end = starts.get(i + 1).map_or(code_len, |s| s.0);
                     if end > start {
@@ -364,14 +373,15 @@ impl<'a> LineTable<'a> {
     /// `dis.findlinestarts` of the version: `(offset, line)` pairs. The line is `None` only in
     /// the 3.13+ style, where ranges without a line are reported too.
     pub fn line_starts(&self, style: LinesStyle, code_len: u32) -> Result<Vec<(u32, Option<i32>)>> {
-        if style == LinesStyle::Lnotab
+        if matches!(style, LinesStyle::Lnotab | LinesStyle::LnotabClipped)
             || matches!(
                 self.format,
                 LineTableFormat::LnotabSigned | LineTableFormat::LnotabUnsigned
             )
         {
+            let clip = (style == LinesStyle::LnotabClipped).then_some(code_len);
             return Ok(self
-                .lnotab_starts()
+                .lnotab_starts(clip)
                 .into_iter()
                 .map(|(a, l)| (a, Some(l)))
                 .collect());
@@ -430,6 +440,12 @@ mod tests {
         assert_eq!(
             t.line_starts(LinesStyle::Lnotab, 20).unwrap(),
             [(0, Some(10)), (6, Some(11)), (14, Some(266))]
+        );
+        // 3.8/3.9 stop once an address reaches the end of the code.
+        let t = LineTable::new(LineTableFormat::LnotabSigned, &bytes, 10);
+        assert_eq!(
+            t.line_starts(LinesStyle::LnotabClipped, 14).unwrap(),
+            [(0, Some(10)), (6, Some(11))]
         );
     }
 
