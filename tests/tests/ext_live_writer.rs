@@ -4,7 +4,7 @@
 //!
 //! Skipped (with a line saying so) when the venvs are absent.
 
-use brine_pickle_ext::model::{EmitError, EmitOptions};
+use brine_pickle_ext::model::{ConstValue, EmitError, EmitOptions};
 use brine_pickle_ext::recognise::{decode_with, DecodeOptions};
 use serde_json::Value;
 use std::path::PathBuf;
@@ -168,4 +168,59 @@ fn emitted_functions_load_and_behave_like_the_originals() {
     }
     assert!(failures.is_empty(), "{} failures", failures.len());
     assert!(passed > 0);
+}
+
+/// Rewriting: a payload re-emitted without a global, or with a constant replaced, loads in the
+/// real loaders and behaves accordingly.
+#[test]
+fn edited_functions_behave_as_edited() {
+    let Some(venv) = venvs()
+        .into_iter()
+        .find(|v| v.python == (3, 13) && v.cloudpickle.is_some())
+    else {
+        brine_tests::skip_live("edited_functions_behave_as_edited", "no 3.13 fixture venv");
+        return;
+    };
+    let dir = brine_tests::fixtures_dir().join("ext/3.13/cloudpickle-3.1.2");
+    let tmp = std::env::temp_dir().join(format!("brine-ext-edit-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap();
+    let cases = [
+        (
+            "global_var",
+            EmitOptions {
+                remove_globals: vec!["FACTOR".to_string()],
+                ..EmitOptions::default()
+            },
+            // scale(3) now fails: FACTOR is not shipped any more.
+            serde_json::json!({"ok": true, "value": {"list": [{"str": "raised"}, {"str": "NameError"}]}}),
+        ),
+        (
+            "recursive_global",
+            EmitOptions {
+                replace_consts: vec![(ConstValue::Int(1), ConstValue::Int(2))],
+                ..EmitOptions::default()
+            },
+            // fact(n) = 2 if n <= 2 else n * fact(n - 2): fact(6) = 6 * 4 * 2.
+            serde_json::json!({"ok": true, "value": {"list": [{"str": "ok"}, {"int": "48"}]}}),
+        ),
+    ];
+    for (sample, opts, want) in cases {
+        let data = std::fs::read(dir.join(format!("{sample}.pkl"))).unwrap();
+        let m = decode_with(
+            &data,
+            &DecodeOptions {
+                python: Some((3, 13)),
+                ..DecodeOptions::default()
+            },
+        )
+        .unwrap();
+        let bytes = m.emit_function(m.root(), &opts).unwrap();
+        let path = tmp.join(format!("{sample}.pkl"));
+        std::fs::write(&path, bytes).unwrap();
+        for family in ["cloudpickle", "dill"] {
+            let got = load_and_check(&venv, family, sample, &path);
+            assert_eq!(got["check"], want, "{sample} ({family})");
+        }
+    }
+    let _ = std::fs::remove_dir_all(&tmp);
 }

@@ -33,13 +33,34 @@ pub enum EmitError {
     Write(String),
 }
 
-/// Options of [`Model::emit_function`].
+/// A scalar constant, for [`EmitOptions::replace_consts`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConstValue {
+    /// `None`.
+    None,
+    /// `True` / `False`.
+    Bool(bool),
+    /// An int.
+    Int(i64),
+    /// A `str`.
+    Str(String),
+    /// A `bytes`.
+    Bytes(Vec<u8>),
+}
+
+/// Options (and edits) of [`Model::emit_function`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EmitOptions {
     /// Pickle protocol (3 or more: code is bytes).
     pub protocol: u8,
     /// How deep values are copied before giving up.
     pub max_depth: usize,
+    /// Edit: global names left out of every emitted function's shipped globals (the function
+    /// then looks them up in its globals at call time, and fails if they are not there).
+    pub remove_globals: Vec<String>,
+    /// Edit: `(from, to)` replacements applied to the constants (`co_consts` items) of every
+    /// emitted code object, nested ones included.
+    pub replace_consts: Vec<(ConstValue, ConstValue)>,
 }
 
 impl Default for EmitOptions {
@@ -47,6 +68,8 @@ impl Default for EmitOptions {
         EmitOptions {
             protocol: 4,
             max_depth: 1000,
+            remove_globals: Vec::new(),
+            replace_consts: Vec::new(),
         }
     }
 }
@@ -65,6 +88,7 @@ struct Emitter<'m> {
     fixups: Vec<NodeId>,
     globals: HashMap<(&'static str, &'static str), NodeId>,
     max_depth: usize,
+    options: &'m EmitOptions,
 }
 
 /// A reference back to a function under construction.
@@ -317,6 +341,18 @@ impl<'m> Emitter<'m> {
                     if i == 0 && field == CodeField::LnoTab && layout.fields.len() > 16 {
                         continue;
                     }
+                    if field == CodeField::Consts && !self.options.replace_consts.is_empty() {
+                        let items = m.graph.items(arg).unwrap_or(&[]).to_vec();
+                        let mut out = Vec::with_capacity(items.len());
+                        for item in items {
+                            match self.replacement(item) {
+                                Some(r) => out.push(r),
+                                None => out.push(self.value(item, depth + 1)?),
+                            }
+                        }
+                        args.push(self.tuple(out));
+                        continue;
+                    }
                     args.push(self.value(arg, depth + 1)?);
                 }
                 let f = self.global("types", "CodeType");
@@ -325,6 +361,38 @@ impl<'m> Emitter<'m> {
         };
         self.remember(node, id);
         Ok(id)
+    }
+
+    /// The replacement node for a constant, if an edit asks for one.
+    fn replacement(&mut self, node: NodeId) -> Option<NodeId> {
+        let g = &self.m.graph;
+        let here = match g.kind(node) {
+            NodeKind::None => ConstValue::None,
+            NodeKind::Bool(b) => ConstValue::Bool(*b),
+            NodeKind::Int(i) => ConstValue::Int(*i),
+            NodeKind::Str(_) => ConstValue::Str(self.m.text_of(node)?),
+            NodeKind::Bytes(_) => ConstValue::Bytes(g.as_bytes(node)?.to_vec()),
+            _ => match self.m.entity_of(node) {
+                Some(Entity::Bytes(b)) => ConstValue::Bytes(b.clone()),
+                _ => return None,
+            },
+        };
+        let to = self
+            .options
+            .replace_consts
+            .iter()
+            .find(|(from, _)| *from == here)
+            .map(|(_, to)| to.clone())?;
+        Some(match to {
+            ConstValue::None => self.push(NodeKind::None, Opcode::None),
+            ConstValue::Bool(b) => self.push(NodeKind::Bool(b), Opcode::Newtrue),
+            ConstValue::Int(i) => self.push(NodeKind::Int(i), Opcode::Binint),
+            ConstValue::Str(s) => self.str_node(&s),
+            ConstValue::Bytes(b) => {
+                let span = self.out.push_data(&b);
+                self.push(NodeKind::Bytes(span), Opcode::Binbytes)
+            }
+        })
     }
 
     /// Copies a value that may refer back to a function under construction: on a cycle,
@@ -378,7 +446,9 @@ impl<'m> Emitter<'m> {
         let mut deferred_globals = Vec::new();
         for &(k, v) in &f.shipped_globals {
             let Some(name) = m.text_of(k) else { continue };
-            if matches!(name.as_str(), "__builtins__" | "__name__") {
+            if matches!(name.as_str(), "__builtins__" | "__name__")
+                || self.options.remove_globals.contains(&name)
+            {
                 continue;
             }
             let kk = self.value(k, depth + 1)?;
@@ -509,6 +579,7 @@ impl Model {
             fixups: Vec::new(),
             globals: HashMap::new(),
             max_depth: options.max_depth,
+            options,
         };
         let func = match e.function(node, 0) {
             Ok(id) => id,
