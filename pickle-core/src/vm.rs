@@ -82,6 +82,8 @@ pub struct Loader {
     memo: Memo,
     next_buffer: u32,
     ext_cache: HashMap<i32, NodeId>,
+    /// Tuples already walked by the hashability check (see `check_hashable_slow`).
+    hashable_tuples: hashbrown::HashSet<NodeId>,
 }
 
 /// Result of one `STOP`-terminated pickle.
@@ -251,6 +253,7 @@ impl Loader {
             memo: Memo::default(),
             next_buffer: 0,
             ext_cache: HashMap::new(),
+            hashable_tuples: hashbrown::HashSet::new(),
         }
     }
 
@@ -502,25 +505,28 @@ impl<'d> Machine<'d, '_> {
 
     /// CPython's "unhashable type" check for a dict key or set item of known type.
     #[inline]
-    fn check_hashable(&self, id: NodeId) -> Result<()> {
+    fn check_hashable(&mut self, id: NodeId) -> Result<()> {
         match self.kind(id) {
             NodeKind::List(_) | NodeKind::Dict(_) | NodeKind::Set(_) | NodeKind::ByteArray(_) => {
                 self.check_hashable_slow(id)
             }
-            NodeKind::Tuple(items) if !items.is_empty() => self.check_hashable_slow(id),
+            NodeKind::Tuple(items)
+                if !items.is_empty() && !self.loader.hashable_tuples.contains(&id) =>
+            {
+                self.check_hashable_slow(id)
+            }
             _ => Ok(()),
         }
     }
 
-    fn check_hashable_slow(&self, id: NodeId) -> Result<()> {
+    /// Walks a tuple's elements (iteratively). Tuples are immutable, so a tuple found hashable
+    /// once is remembered: hostile input reusing a huge tuple as a key costs one walk, and a
+    /// shared tuple DAG is walked once per node, not once per path.
+    fn check_hashable_slow(&mut self, id: NodeId) -> Result<()> {
+        // (On error the load fails, so tuples marked on the way never matter.)
         let mut todo = vec![id];
-        let mut steps = 0usize;
         while let Some(n) = todo.pop() {
-            steps += 1;
-            if steps > 1_000_000 {
-                break;
-            }
-            match self.kind(n) {
+            match self.loader.graph.kind(n) {
                 NodeKind::List(_)
                 | NodeKind::Dict(_)
                 | NodeKind::Set(_)
@@ -530,7 +536,9 @@ impl<'d> Machine<'d, '_> {
                         format!("unhashable type: '{}'", self.py_type(n)),
                     )))
                 }
-                NodeKind::Tuple(items) => todo.extend(items.iter().copied()),
+                NodeKind::Tuple(items) if self.loader.hashable_tuples.insert(n) => {
+                    todo.extend(items.iter().copied());
+                }
                 _ => {}
             }
         }

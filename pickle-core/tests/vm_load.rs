@@ -233,3 +233,25 @@ fn int_text_digit_limit_of_311() {
     ok.extend_from_slice(b"L\n.");
     assert!(loads_with(&ok, &LoadOptions::bare_cpython(3, 11)).is_ok());
 }
+
+#[test]
+fn hashability_checks_stay_linear() {
+    // t0 = (); t_i = (t_{i-1}, t_{i-1}) for 60 levels (2^60 paths), then used as a dict key
+    // 1000 times, then a list inside a tuple key must still be rejected.
+    let mut data = b"\x80\x02)q\x00".to_vec();
+    for _ in 0..60 {
+        data.extend_from_slice(b"h\x00h\x00\x86q\x00");
+    }
+    data.extend_from_slice(b"}q\x01");
+    for _ in 0..1000 {
+        data.extend_from_slice(b"h\x00N");
+        data.push(b's');
+    }
+    data.push(b'.');
+    let g = loads(&data).unwrap();
+    assert_eq!(g.dict_pairs(g.root()).unwrap().len(), 1000);
+    // {([],): None} -> TypeError: unhashable type: 'list' (CPython 3.13).
+    let bad = b"\x80\x02}]\x85Ns.";
+    let err = loads(bad).unwrap_err();
+    assert_eq!(err.cpython_exception(), "TypeError");
+}

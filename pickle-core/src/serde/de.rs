@@ -16,6 +16,7 @@
 use crate::graph::{Graph, Mutation, NodeId, NodeKind, Py2Encoding};
 use crate::options::LoadOptions;
 use crate::pystr::PyStr;
+use hashbrown::HashMap;
 use serde::de::{
     self, DeserializeOwned, DeserializeSeed, EnumAccess, IntoDeserializer, MapAccess, SeqAccess,
     VariantAccess, Visitor,
@@ -77,26 +78,54 @@ pub fn from_graph<T: DeserializeOwned>(
     id: NodeId,
     max_depth: usize,
 ) -> Result<T, DeError> {
-    T::deserialize(NodeDeserializer {
-        graph,
-        id,
-        depth_left: max_depth,
-    })
+    let ctx = DeContext::new(graph);
+    T::deserialize(NodeDeserializer::new(&ctx, id, max_depth))
+}
+
+/// A graph plus an index of its mutation log by target (built once, so looking up an
+/// object's `BUILD` state or an `OrderedDict`'s items is not a scan of the whole log).
+#[derive(Debug)]
+pub struct DeContext<'g> {
+    graph: &'g Graph,
+    mutations: HashMap<NodeId, Vec<usize>>,
+}
+
+impl<'g> DeContext<'g> {
+    /// Indexes `graph` for deserialization.
+    pub fn new(graph: &'g Graph) -> DeContext<'g> {
+        let mut mutations: HashMap<NodeId, Vec<usize>> = HashMap::new();
+        for (i, (target, _)) in graph.mutation_log.iter().enumerate() {
+            mutations.entry(*target).or_default().push(i);
+        }
+        DeContext { graph, mutations }
+    }
+
+    fn mutations_of(&self, id: NodeId) -> impl DoubleEndedIterator<Item = &'g Mutation> + '_ {
+        let log = &self.graph.mutation_log;
+        self.mutations
+            .get(&id)
+            .map(|v| v.as_slice())
+            .unwrap_or(&[])
+            .iter()
+            .map(move |&i| &log[i].1)
+    }
 }
 
 /// A serde `Deserializer` for one node.
 #[derive(Debug, Clone, Copy)]
 pub struct NodeDeserializer<'g> {
+    ctx: &'g DeContext<'g>,
     graph: &'g Graph,
     id: NodeId,
     depth_left: usize,
 }
 
 impl<'g> NodeDeserializer<'g> {
-    /// A deserializer for node `id`, nesting at most `max_depth` levels.
-    pub fn new(graph: &'g Graph, id: NodeId, max_depth: usize) -> NodeDeserializer<'g> {
+    /// A deserializer for node `id` of the context's graph, nesting at most `max_depth` levels.
+    pub fn new(ctx: &'g DeContext<'g>, id: NodeId, max_depth: usize) -> NodeDeserializer<'g> {
         NodeDeserializer {
-            graph,
+            ctx,
+            graph: ctx.graph,
             id,
             depth_left: max_depth,
         }
@@ -107,6 +136,7 @@ impl<'g> NodeDeserializer<'g> {
             return Err(de::Error::custom("nesting too deep for deserialization"));
         }
         Ok(NodeDeserializer {
+            ctx: self.ctx,
             graph: self.graph,
             id,
             depth_left: self.depth_left - 1,
@@ -115,12 +145,11 @@ impl<'g> NodeDeserializer<'g> {
 
     /// The dict state of an instance (`BUILD` with a dict), if any.
     fn instance_state(&self) -> Option<NodeId> {
-        self.graph
-            .mutation_log
-            .iter()
+        self.ctx
+            .mutations_of(self.id)
             .rev()
-            .find_map(|(t, m)| match m {
-                Mutation::Build(s) if *t == self.id => Some(*s),
+            .find_map(|m| match m {
+                Mutation::Build(s) => Some(*s),
                 _ => None,
             })
             .and_then(|s| match self.graph.kind(s) {
@@ -220,10 +249,7 @@ impl<'g> NodeDeserializer<'g> {
             }
             ("collections", "OrderedDict") if args.is_empty() => {
                 let mut pairs = Vec::new();
-                for (t, m) in &g.mutation_log {
-                    if *t != self.id {
-                        continue;
-                    }
+                for m in self.ctx.mutations_of(self.id) {
                     match m {
                         Mutation::SetItem(k, v) => pairs.push((*k, *v)),
                         Mutation::SetItems(ps) => pairs.extend_from_slice(ps),

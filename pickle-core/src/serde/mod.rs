@@ -12,4 +12,4 @@
 
 pub mod de;
 
-pub use de::{from_graph, from_slice, from_slice_with, DeError, NodeDeserializer};
+pub use de::{from_graph, from_slice, from_slice_with, DeContext, DeError, NodeDeserializer};
