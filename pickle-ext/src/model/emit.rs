@@ -1,4 +1,4 @@
-//! Writing a shipped function back out as a pickle that plain `pickle.loads` — and therefore
+//! Writing a shipped function (or class, or any value holding them) back out as a pickle that plain `pickle.loads` — and therefore
 //! cloudpickle's and dill's loaders — rebuild on the producing Python.
 //!
 //! The stream uses the standard library only: `types.CodeType(...)` (or `marshal.loads`) for
@@ -185,22 +185,30 @@ impl<'m> Emitter<'m> {
                 return Ok(id);
             }
             Some(Entity::Module(md)) => {
-                if !matches!(md.how, super::ModuleHow::Import) {
-                    return Err(unsupported(format!(
-                        "module {} is rebuilt from its namespace",
-                        md.name
-                    )));
-                }
-                let id = self.import(&md.name);
+                let md = md.clone();
+                let id = match md.how {
+                    super::ModuleHow::Import => self.import(&md.name),
+                    // types.ModuleType(name) + BUILD(namespace): the namespace lands in the
+                    // module's __dict__ (the module is memoized first, so its functions may
+                    // refer to it).
+                    super::ModuleHow::Dynamic(vars) | super::ModuleHow::ImportThenUpdate(vars) => {
+                        let module = if matches!(md.how, super::ModuleHow::Dynamic(_)) {
+                            let ctor = self.global("types", "ModuleType");
+                            let name = self.str_node(&md.name);
+                            self.call(ctor, vec![name])
+                        } else {
+                            self.import(&md.name)
+                        };
+                        self.remember(node, module);
+                        let state = self.value(vars, depth + 1)?;
+                        self.out.mutation_log.push((module, Mutation::Build(state)));
+                        module
+                    }
+                };
                 self.remember(node, id);
                 return Ok(id);
             }
-            Some(Entity::Class(c)) => {
-                return Err(unsupported(format!(
-                    "class {} (classes are not emitted yet)",
-                    c.name.as_deref().unwrap_or("?")
-                )))
-            }
+            Some(Entity::Class(_)) => return self.class(node, depth + 1),
             Some(Entity::Cell(_)) | Some(Entity::TypeVar(_)) | Some(Entity::Nested(_)) => {
                 return Err(unsupported(
                     "a cell, TypeVar or nested pickle used as a value",
@@ -413,6 +421,108 @@ impl<'m> Emitter<'m> {
         }
     }
 
+    /// The metaclass to call: `builtins.type` for the spellings producers use for it
+    /// (`builtins.type`, cloudpickle's `_builtin_type('ClassType')`, dill's `_load_type('type')`),
+    /// else the value itself.
+    fn metaclass(&mut self, meta: Option<NodeId>, depth: usize) -> CopyResult {
+        let m = self.m;
+        let Some(meta) = meta else {
+            return Ok(self.global("builtins", "type"));
+        };
+        let is_type = match m.graph.kind(meta) {
+            NodeKind::Global(g) => g.resolved_module == "builtins" && g.resolved_name == "type",
+            NodeKind::Object(o) => {
+                let helper = match m.graph.kind(o.callable) {
+                    NodeKind::Global(g) => g.resolved_name.as_str(),
+                    _ => "",
+                };
+                let arg = m
+                    .graph
+                    .items(o.args)
+                    .and_then(|a| a.first())
+                    .and_then(|&a| m.text_of(a));
+                matches!(helper, "_builtin_type" | "_load_type")
+                    && matches!(arg.as_deref(), Some("ClassType" | "TypeType" | "type"))
+            }
+            _ => false,
+        };
+        if is_type {
+            Ok(self.global("builtins", "type"))
+        } else {
+            self.value(meta, depth + 1)
+        }
+    }
+
+    /// A dynamic class: `metaclass(name, bases, dict)`; attributes that refer back to the class
+    /// (methods' `__class__` cells, globals naming the class) become fix-ups.
+    fn class(&mut self, node: NodeId, depth: usize) -> CopyResult {
+        let m = self.m;
+        let c = m.class(node).expect("caller checked").clone();
+        if c.enum_members.is_some() {
+            return Err(unsupported("enums (their members need the enum machinery)"));
+        }
+        let Some(name) = c.name.clone() else {
+            return Err(unsupported("a class without a name"));
+        };
+        let meta = self.metaclass(c.metaclass, depth)?;
+        let bases = match c.bases {
+            Some(b) => self.value(b, depth + 1)?,
+            None => self.tuple(Vec::new()),
+        };
+        self.in_progress.push(node);
+        self.in_progress.extend(c.aliases.iter().copied());
+        let mut pairs: Vec<(String, NodeId)> = Vec::new();
+        let mut deferred = Vec::new();
+        // The class dict as CPython holds it: a repeated key keeps its last value.
+        let mut entries: Vec<(String, NodeId)> = Vec::new();
+        for &(k, v) in &c.dict {
+            let Some(k) = m.text_of(k) else {
+                return Err(unsupported("a class dict key that is not a str"));
+            };
+            match entries.iter_mut().find(|(n, _)| *n == k) {
+                Some(e) => e.1 = v,
+                None => entries.push((k, v)),
+            }
+        }
+        for (k, v) in entries {
+            if matches!(k.as_str(), "__dict__" | "__weakref__") {
+                continue;
+            }
+            match self.value_or_defer(v, depth + 1) {
+                Ok(Some(vv)) => pairs.push((k, vv)),
+                Ok(None) => deferred.push((k, v)),
+                Err(e) => return Err(CopyError::Other(e)),
+            }
+        }
+        for (key, val) in [("__module__", &c.module), ("__qualname__", &c.qualname)] {
+            if let Some(val) = val {
+                if !pairs.iter().any(|(k, _)| k == key) {
+                    let v = self.str_node(val);
+                    pairs.push((key.to_string(), v));
+                }
+            }
+        }
+        let dict_pairs: Vec<(NodeId, NodeId)> =
+            pairs.iter().map(|(k, v)| (self.str_node(k), *v)).collect();
+        let dict = self.push(NodeKind::Dict(dict_pairs), Opcode::EmptyDict);
+        let name = self.str_node(&name);
+        let cls = self.call(meta, vec![name, bases, dict]);
+        self.remember(node, cls);
+        for &a in &c.aliases {
+            self.remember(a, cls);
+        }
+        self.in_progress
+            .retain(|&n| n != node && !c.aliases.contains(&n));
+        for (k, v) in deferred {
+            let v = self.value(v, depth + 1)?;
+            let setattr = self.global("builtins", "setattr");
+            let attr = self.str_node(&k);
+            let call = self.call(setattr, vec![cls, attr, v]);
+            self.fixups.push(call);
+        }
+        Ok(cls)
+    }
+
     fn function(&mut self, node: NodeId, depth: usize) -> CopyResult {
         let m = self.m;
         let f = m.function(node).expect("caller checked").clone();
@@ -565,6 +675,13 @@ impl Model {
         if self.function(node).is_none() {
             return Err(EmitError::NotAFunction(node.index()));
         }
+        self.emit(node, options)
+    }
+
+    /// Writes any node — a function, a dynamic class, an instance of one, a container of
+    /// them — as a standalone pickle, like [`Model::emit_function`]. Not yet supported: enums,
+    /// classes with `__slots__` machinery beyond plain attributes, Python 2 targets.
+    pub fn emit(&self, node: NodeId, options: &EmitOptions) -> Result<Vec<u8>, EmitError> {
         if options.protocol < 3 {
             return Err(EmitError::Unsupported(
                 "protocols below 3 (code objects need bytes)".to_string(),
@@ -581,7 +698,7 @@ impl Model {
             max_depth: options.max_depth,
             options,
         };
-        let func = match e.function(node, 0) {
+        let func = match e.value(node, 0) {
             Ok(id) => id,
             Err(CopyError::Cycle) => {
                 return Err(EmitError::Unsupported(
