@@ -25,6 +25,9 @@ pub struct Limits {
     /// Maximum number of decimal digits in `INT`/`LONG` text (CPython 3.11+ caps at 4300 via
     /// `sys.set_int_max_str_digits`; `None` = no cap).
     pub max_int_digits: Option<usize>,
+    /// Maximum length of `INT`/`LONG`/`PUT`/`GET` text lines (decimal parsing is quadratic
+    /// in the number of digits, so a hostile multi-megabyte number is refused up front).
+    pub max_decimal_digits: usize,
     /// Maximum byte length of a `LONG1`/`LONG4` payload.
     pub max_long_bytes: usize,
     /// Maximum nesting depth for the serde deserializer (it recurses once per level).
@@ -42,6 +45,7 @@ impl Default for Limits {
             max_frame_size: u64::MAX >> 1,
             max_nesting: 10_000,
             max_int_digits: None,
+            max_decimal_digits: 100_000,
             max_long_bytes: 1 << 24,
             max_serde_depth: 128,
         }

@@ -767,7 +767,29 @@ impl<'d> Machine<'d, '_> {
         }
     }
 
+    /// Limits on integer text before parsing it: CPython 3.11+'s digit limit (when emulated)
+    /// and our hard cap (decimal parsing is quadratic in the number of digits).
+    fn check_int_text(&self, line: &[u8]) -> Result<()> {
+        let limits = &self.loader.options.limits;
+        if line.len() > limits.max_decimal_digits {
+            return Err(self.err(ErrorKind::LimitExceeded {
+                what: "integer text digits",
+                limit: limits.max_decimal_digits as u64,
+            }));
+        }
+        if let Some(max) = limits.max_int_digits {
+            let digits = line.iter().filter(|b| b.is_ascii_digit()).count();
+            if digits > max {
+                return Err(self.err(ErrorKind::BadLiteral(format!(
+                    "Exceeds the limit ({max} digits) for integer string conversion: value has {digits} digits; use sys.set_int_max_str_digits() to increase the limit"
+                ))));
+            }
+        }
+        Ok(())
+    }
+
     fn parse_base10_line(&self, line: &[u8]) -> Result<Arg<'static>> {
+        self.check_int_text(line)?;
         py_int_base10(line, self.loader.options.limits.max_int_digits).map_err(|_| {
             let text: String = line.iter().map(|&b| b as char).collect();
             self.err(ErrorKind::BadLiteral(format!(
@@ -1005,6 +1027,7 @@ impl<'d> Machine<'d, '_> {
                 }
                 Opcode::Int => {
                     let line = self.line2()?;
+                    self.check_int_text(line)?;
                     let s = &line[..line.len() - 1];
                     let arg = if strict {
                         match s {
@@ -1033,15 +1056,6 @@ impl<'d> Machine<'d, '_> {
                             })?,
                         }
                     };
-                    if let (Arg::BigInt(b), Some(max)) =
-                        (&arg, self.loader.options.limits.max_int_digits)
-                    {
-                        if b.to_string().trim_start_matches('-').len() > max {
-                            return Err(self.err(ErrorKind::BadLiteral(format!(
-                                "Exceeds the limit ({max} digits) for integer string conversion"
-                            ))));
-                        }
-                    }
                     let id = self.int_node(arg)?;
                     self.push(id)?;
                     self.step(Some(id), 0, Some(s))?;
@@ -1066,6 +1080,7 @@ impl<'d> Machine<'d, '_> {
                 }
                 Opcode::Long => {
                     let line = self.line2()?;
+                    self.check_int_text(line)?;
                     let mut s = line;
                     if s.len() >= 2 && s[s.len() - 2] == b'L' {
                         s = &line[..line.len() - 2];
