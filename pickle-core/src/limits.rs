@@ -17,7 +17,8 @@ pub struct Limits {
     pub max_nodes: usize,
     /// Maximum total bytes of string/bytes data materialised in the graph.
     pub max_data_bytes: usize,
-    /// Maximum announced frame size (`FRAME` argument).
+    /// Maximum announced frame size (`FRAME` argument). Unlimited by default: a frame is only
+    /// a read-ahead hint and is checked against the input that is actually there.
     pub max_frame_size: u64,
     /// Maximum nesting depth for consumers that walk the graph recursively in spirit (the
     /// serde deserializer, the repr printer); they use explicit depth counting and stop here.
@@ -42,7 +43,7 @@ impl Default for Limits {
             max_memo_key: u64::MAX,
             max_nodes: 1 << 31,
             max_data_bytes: usize::MAX,
-            max_frame_size: u64::MAX >> 1,
+            max_frame_size: u64::MAX,
             max_nesting: 10_000,
             max_int_digits: None,
             max_decimal_digits: 100_000,

@@ -992,6 +992,12 @@ impl<'d> Machine<'d, '_> {
                         }));
                     }
                     if strict {
+                        if n > i64::MAX as u64 {
+                            return Err(self.err(type_error(
+                                "ValueError",
+                                format!("frame size > sys.maxsize: {n}"),
+                            )));
+                        }
                         if let Some(end) = self.frame_end {
                             if self.pos < end {
                                 return Err(self.err(ErrorKind::FrameViolation(
@@ -1005,6 +1011,15 @@ impl<'d> Machine<'d, '_> {
                                 .min(self.data.len()),
                         );
                     } else {
+                        if n > i64::MAX as u64 {
+                            return Err(self.err(type_error(
+                                "OverflowError",
+                                format!(
+                                    "FRAME length exceeds system's maximum of {} bytes",
+                                    i64::MAX
+                                ),
+                            )));
+                        }
                         if n > (isize::MAX as u64).saturating_sub(self.pos as u64) {
                             return Err(self.err(ErrorKind::FrameOverflow));
                         }
@@ -1401,6 +1416,12 @@ impl<'d> Machine<'d, '_> {
                     self.step(Some(target), n, None)?;
                 }
                 Opcode::Global | Opcode::Inst => {
+                    // CPython's INST looks for the mark before reading its lines.
+                    let inst_mark = if op == Opcode::Inst {
+                        Some(self.marker()?)
+                    } else {
+                        None
+                    };
                     let l1 = self.line2()?;
                     let module = if op == Opcode::Global {
                         self.decode_line_utf8(l1)?
@@ -1420,9 +1441,9 @@ impl<'d> Machine<'d, '_> {
                         self.push(id)?;
                         self.step(Some(id), 0, Some(&raw))?;
                     } else {
-                        let m = self.marker()?;
-                        let items = self.stack.split_off(m);
+                        let m = inst_mark.unwrap_or(self.stack.len());
                         let cls = self.make_global(module, name, None)?;
+                        let items = self.stack.split_off(m);
                         let args = self.push_node(NodeKind::Tuple(items))?;
                         let id = self.push_node(NodeKind::Object(Box::new(Object {
                             call: CallKind::Inst,

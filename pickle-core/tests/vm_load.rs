@@ -255,3 +255,23 @@ fn hashability_checks_stay_linear() {
     let err = loads(bad).unwrap_err();
     assert_eq!(err.cpython_exception(), "TypeError");
 }
+
+#[test]
+fn c_unpickler_error_classes() {
+    // Measured on CPython 3.11.7 (pickle.loads):
+    let cases: [(&[u8], &str); 3] = [
+        // FRAME length above PY_SSIZE_T_MAX
+        (
+            b"\x80\x04\x95\xff\xff\xff\xff\xff\xff\xff\xffN.",
+            "OverflowError",
+        ),
+        // INST decodes its lines as ASCII
+        (b"(i\xc3\xa9\nfoo\n.", "UnicodeDecodeError"),
+        // INST looks for the mark before it reads (and imports) its lines
+        (b"ino\nmod\n.", "UnpicklingError"),
+    ];
+    for (data, exc) in cases {
+        let err = loads_with(data, &LoadOptions::bare_cpython(3, 11)).unwrap_err();
+        assert_eq!(err.cpython_exception(), exc, "{data:?}: {err}");
+    }
+}
