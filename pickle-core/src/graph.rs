@@ -202,7 +202,8 @@ pub struct Step {
     /// Numeric argument: memo key (PUT/GET/MEMOIZE), frame length, protocol, EXT code, or the
     /// number of items of a MARK-consuming opcode; 0 otherwise.
     pub arg: u64,
-    /// The raw text of a line-based argument (without the newline), in [`Graph::data`].
+    /// The raw text of a line-based argument without its final newline, in [`Graph::data`]
+    /// (`GLOBAL`/`INST`: both lines, `module\nname`).
     pub raw: Option<Span>,
 }
 
@@ -369,7 +370,7 @@ impl Graph {
         }
     }
 
-    /// Node as `i64`, if it is an int (or bool, as Python treats bools as ints? no: only ints).
+    /// Node as `i64`, if it is an int that fits (bools are not ints here).
     pub fn as_i64(&self, id: NodeId) -> Option<i64> {
         match self.kind(id) {
             NodeKind::Int(v) => Some(*v),
@@ -395,9 +396,7 @@ impl Graph {
         }
     }
 
-    /// Node as text, if it is a `str` (a Python-2 string counts when the encoding is not
-    /// `bytes`; its bytes are then returned decoded only if they are ASCII/UTF-8 as stored —
-    /// use [`Graph::py2_str_text`] for the decoded form).
+    /// Node as text, if it is a `str` (use [`Graph::py2_str_text`] for Python-2 strings).
     pub fn as_str(&self, id: NodeId) -> Option<PyStr<'_>> {
         match self.kind(id) {
             NodeKind::Str(s) => Some(PyStr::from_validated(self.bytes_of(*s))),

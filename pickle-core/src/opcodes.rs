@@ -1,6 +1,6 @@
 //! The one table of all 68 pickle opcodes, and the types generated from it.
 //!
-//! [`for_each_opcode!`] lists every opcode exactly once: byte, Rust variant, pickletools name,
+//! [`for_each_opcode!`](crate::for_each_opcode) lists every opcode exactly once: byte, Rust variant, pickletools name,
 //! introducing protocol, argument kind, stack effect (as `pickletools` models it) and the first
 //! line of pickletools' documentation (used by `dis(annotate=N)`). Everything else in the crate
 //! that needs per-opcode facts (the reader's argument decoding, the disassembler, the writer) is
