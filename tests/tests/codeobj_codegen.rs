@@ -13,7 +13,10 @@ use brine_tests::{interpreters, skip_live, workspace_root};
 fn generated_rust_matches_committed_json() {
     let root = workspace_root();
     let files = codegen::generate_all(&root.join(codegen::DATA_DIR)).expect("generate");
-    assert!(files.len() >= 17, "expected 16 tables and a mod.rs");
+    assert!(
+        files.len() >= 18,
+        "expected 16 tables, a mod.rs and printable.rs"
+    );
     let mut stale = Vec::new();
     for (name, text) in &files {
         let path = root.join(codegen::GENERATED_DIR).join(name);
@@ -49,5 +52,13 @@ fn interpreter_dumps_match_committed_json() {
             path.display(),
             interp.full_version
         );
+        if interp.version.0 == 3 {
+            let dumped = codegen::run_script(&root, interp, codegen::PRINTABLE_SCRIPT).unwrap();
+            let path = root
+                .join(codegen::PRINTABLE_DIR)
+                .join(format!("cpython-{}.json", interp.label()));
+            let committed = std::fs::read_to_string(&path).unwrap_or_default();
+            assert_eq!(committed, dumped, "{} is stale", path.display());
+        }
     }
 }

@@ -25,6 +25,10 @@ pub const DATA_DIR: &str = "codeobj/data/opcodes";
 pub const GENERATED_DIR: &str = "codeobj/src/opcodes/generated";
 /// The dump script, relative to the workspace root.
 pub const DUMP_SCRIPT: &str = "xtask/py/opcodes_dump.py";
+/// Where the committed printable-character tables live (Python 3 interpreters only).
+pub const PRINTABLE_DIR: &str = "codeobj/data/printable";
+/// The script dumping them.
+pub const PRINTABLE_SCRIPT: &str = "xtask/py/opcodes_printable.py";
 
 /// Runs the task.
 pub fn run(args: &[String]) -> Result<(), String> {
@@ -46,6 +50,13 @@ pub fn run(args: &[String]) -> Result<(), String> {
             .join(DATA_DIR)
             .join(format!("cpython-{}.json", interp.label()));
         update(&path, &json, check, &mut stale)?;
+        if interp.version.0 == 3 {
+            let json = run_script(&root, interp, PRINTABLE_SCRIPT)?;
+            let path = root
+                .join(PRINTABLE_DIR)
+                .join(format!("cpython-{}.json", interp.label()));
+            update(&path, &json, check, &mut stale)?;
+        }
     }
 
     // Step 2: JSON -> Rust. In check mode, read the JSON we would have written.
@@ -74,14 +85,23 @@ pub fn run(args: &[String]) -> Result<(), String> {
 
 /// Runs the dump script under one interpreter and returns its JSON text.
 pub fn dump_interpreter(root: &Path, interp: &brine_tests::Interpreter) -> Result<String, String> {
+    run_script(root, interp, DUMP_SCRIPT)
+}
+
+/// Runs one of the scripts under an interpreter and returns its standard output.
+pub fn run_script(
+    root: &Path,
+    interp: &brine_tests::Interpreter,
+    script: &str,
+) -> Result<String, String> {
     let out = interp
         .command()
-        .arg(root.join(DUMP_SCRIPT))
+        .arg(root.join(script))
         .output()
         .map_err(|e| format!("running {}: {e}", interp.path.display()))?;
     if !out.status.success() {
         return Err(format!(
-            "{} {DUMP_SCRIPT} failed: {}",
+            "{} {script} failed: {}",
             interp.path.display(),
             String::from_utf8_lossy(&out.stderr)
         ));
@@ -149,7 +169,65 @@ pub fn generate_all(data_dir: &Path) -> Result<Vec<(String, String)>, String> {
         files.push((format!("cpython_{major}_{minor}.rs"), rust));
     }
     files.push(("mod.rs".to_string(), generate_mod(&tables)));
+    let printable_dir = data_dir
+        .parent()
+        .map(|d| d.join("printable"))
+        .ok_or("data dir has no parent")?;
+    files.push((
+        "printable.rs".to_string(),
+        generate_printable(&printable_dir)?,
+    ));
     Ok(files)
+}
+
+/// `printable.rs`: per Python 3 version, the non-ASCII code points `str.isprintable()`
+/// accepts, as sorted inclusive ranges.
+fn generate_printable(dir: &Path) -> Result<String, String> {
+    let mut s = String::from(HEADER);
+    s.push_str("//! Per-version printable code points (from `codeobj/data/printable/*.json`).\n\n");
+    let mut versions = Vec::new();
+    if dir.is_dir() {
+        for ((major, minor), path) in json_files(dir)? {
+            let text =
+                std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let json: Value =
+                serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+            let ranges = json
+                .get("printable")
+                .and_then(Value::as_array)
+                .ok_or_else(|| format!("{}: no printable list", path.display()))?;
+            let unicode = json.get("unicode").and_then(Value::as_str).unwrap_or("?");
+            let _ = writeln!(
+                s,
+                "/// CPython {major}.{minor} (Unicode {unicode}).\n#[rustfmt::skip]\nstatic PRINTABLE_{major}_{minor}: &[(u32, u32)] = &["
+            );
+            for chunk in ranges.chunks(6) {
+                let items: Vec<String> = chunk
+                    .iter()
+                    .map(|r| {
+                        let a = r.get(0).and_then(Value::as_u64).unwrap_or(0);
+                        let b = r.get(1).and_then(Value::as_u64).unwrap_or(0);
+                        format!("(0x{a:X}, 0x{b:X})")
+                    })
+                    .collect();
+                let _ = writeln!(s, "    {},", items.join(", "));
+            }
+            s.push_str("];\n\n");
+            versions.push((major, minor));
+        }
+    }
+    s.push_str(
+        "/// The printable ranges of a version, when its interpreter was available to codegen.\n",
+    );
+    s.push_str(
+        "pub(crate) fn printable_ranges(major: u8, minor: u8) -> Option<&'static [(u32, u32)]> {\n",
+    );
+    s.push_str("    match (major, minor) {\n");
+    for (a, b) in &versions {
+        let _ = writeln!(s, "        ({a}, {b}) => Some(PRINTABLE_{a}_{b}),");
+    }
+    s.push_str("        _ => None,\n    }\n}\n");
+    Ok(s)
 }
 
 const HEADER: &str =
@@ -161,6 +239,7 @@ fn generate_mod(tables: &[TableFile]) -> String {
     for ((a, b), _) in tables {
         let _ = writeln!(s, "#[rustfmt::skip]\nmod cpython_{a}_{b};");
     }
+    s.push_str("#[rustfmt::skip]\npub(crate) mod printable;\n");
     s.push_str("\nuse super::OpcodeTable;\n\n");
     s.push_str("/// Every generated table, oldest version first.\n");
     s.push_str("pub(crate) static ALL: &[&OpcodeTable] = &[\n");
