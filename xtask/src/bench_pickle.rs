@@ -28,7 +28,7 @@ def mixed(n):
                       "blob": b"x" * (i % 13), "flag": i % 3 == 0, "none": None})
     return items
 files = {
-    "mixed_10mb": mixed(70000),
+    "mixed_10mb": mixed(118000),
     "strings_2m": ["s%d" % (i % 100000) + "x" * (i % 5) for i in range(2000000)],
     "bytes_64mb": b"\xab" * (64 << 20),
 }
