@@ -128,7 +128,14 @@ impl<'c, 'a> Iterator for InstructionLines<'c, 'a> {
     }
 }
 
-const MAKE_FUNCTION_FLAGS: [&str; 4] = ["defaults", "kwdefaults", "annotations", "closure"];
+/// `MAKE_FUNCTION` / `SET_FUNCTION_ATTRIBUTE` flag names (3.14 adds `annotate`, 0x10).
+const MAKE_FUNCTION_FLAGS: [&str; 5] = [
+    "defaults",
+    "kwdefaults",
+    "annotations",
+    "closure",
+    "annotate",
+];
 
 /// `dis.Instruction.argrepr` of an instruction. `labels` maps jump targets to 3.13+ labels.
 pub fn argrepr(ins: &Instruction<'_, '_>, code: &Code<'_>, labels: Option<&JumpTargets>) -> String {
@@ -220,7 +227,8 @@ pub fn argrepr(ins: &Instruction<'_, '_>, code: &Code<'_>, labels: Option<&JumpT
             _ if (name == "MAKE_FUNCTION" && ((3, 8)..(3, 13)).contains(&v))
                 || name == "SET_FUNCTION_ATTRIBUTE" =>
             {
-                MAKE_FUNCTION_FLAGS
+                let known = if v >= (3, 14) { 5 } else { 4 };
+                MAKE_FUNCTION_FLAGS[..known]
                     .iter()
                     .enumerate()
                     .filter(|(i, _)| arg & (1 << i) != 0)
