@@ -59,6 +59,21 @@ impl Iterator for CodePoints<'_> {
     type Item = u32;
     fn next(&mut self) -> Option<u32> {
         let (&b0, rest) = self.bytes.split_first()?;
+        // Bytes are validated on construction; a truncated sequence (only possible through
+        // `from_validated` misuse) ends the iteration instead of panicking.
+        let need = if b0 < 0x80 {
+            0
+        } else if b0 < 0xE0 {
+            1
+        } else if b0 < 0xF0 {
+            2
+        } else {
+            3
+        };
+        if rest.len() < need {
+            self.bytes = &[];
+            return None;
+        }
         let (cp, n) = if b0 < 0x80 {
             (b0 as u32, 1)
         } else if b0 < 0xE0 {
