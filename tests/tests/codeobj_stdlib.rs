@@ -6,7 +6,9 @@
 
 use std::collections::BTreeMap;
 
-use brine_codeobj::json::{code_at, compare_with_dis, replace_lone_surrogate_escapes};
+use brine_codeobj::json::{
+    code_at, compare_with_dis, replace_lone_surrogate_escapes, UNREPRODUCIBLE_SET_ORDER,
+};
 use brine_codeobj::{Code, FromMarshalOptions};
 use brine_marshal::{read, PyVersion, ReadOptions};
 use brine_tests::{interpreters, skip_live, workspace_root};
@@ -84,7 +86,13 @@ fn stdlib_matches_dis() {
                 }
             }
         }
-        let bad: usize = counts.values().sum();
+        // Set constants holding address-hashed items print in an order CPython itself does
+        // not reproduce between runs: reported, not failed.
+        let bad: usize = counts
+            .iter()
+            .filter(|(what, _)| **what != UNREPRODUCIBLE_SET_ORDER)
+            .map(|(_, n)| n)
+            .sum();
         total_bad += bad;
         println!(
             "stdlib {} (every {every}th file): {files} files, {codes} code objects, {instructions} instructions, {bad} mismatches {counts:?}",
