@@ -12,6 +12,10 @@ pub struct Limits {
     /// Most `EXTENDED_ARG` prefixes folded into one instruction before it is marked invalid
     /// (CPython never needs more than 3).
     pub max_extended_args: u32,
+    /// Most constants built by [`crate::Code::from_marshal`] for one stream. Marshal
+    /// back-references can share a tuple many times; building each use separately could
+    /// otherwise grow exponentially with the input.
+    pub max_constants: usize,
 }
 
 impl Limits {
@@ -20,6 +24,7 @@ impl Limits {
         max_code_depth: 200,
         max_code_objects: 1_000_000,
         max_extended_args: 3,
+        max_constants: 1_000_000,
     };
 }
 

@@ -23,6 +23,7 @@ struct Builder<'s, 'a> {
     table: &'static OpcodeTable,
     options: FromMarshalOptions,
     codes: usize,
+    constants: usize,
     /// Nodes being converted (to reject reference cycles).
     active: Vec<NodeId>,
 }
@@ -40,6 +41,12 @@ impl<'s, 'a> Builder<'s, 'a> {
         let node = *self.stream.get(id);
         if depth > self.options.limits.max_code_depth {
             return Err(Error::Limit("constants nested too deeply"));
+        }
+        self.constants += 1;
+        if self.constants > self.options.limits.max_constants {
+            return Err(Error::Limit(
+                "too many constants (shared references expand)",
+            ));
         }
         if self.active.contains(&id) {
             return Err(bad(node.offset, "a constant contains itself"));
@@ -218,6 +225,7 @@ impl<'a> Code<'a> {
             table,
             options,
             codes: 0,
+            constants: 0,
             active: Vec::new(),
         }
         .code(view, 0)

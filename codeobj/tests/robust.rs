@@ -209,3 +209,27 @@ fn fixture_code_objects_round_trip_through_marshal() {
     }
     println!("round trip: {checked} files");
 }
+
+#[test]
+fn constant_budget_is_enforced() {
+    // Marshal back-references can share a tuple many times; every use becomes its own
+    // constant, so the number built is bounded by `Limits::max_constants`.
+    use brine_codeobj::Limits;
+    let version = brine_marshal::PyVersion::new(3, 12);
+    let data = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data/summary/audit-3.12.marshal"),
+    )
+    .unwrap();
+    let stream = read(&data, &ReadOptions::new(version)).unwrap();
+    let small = FromMarshalOptions {
+        limits: Limits {
+            max_constants: 10,
+            ..Limits::DEFAULT
+        },
+        ..Default::default()
+    };
+    let err = Code::from_stream(&stream, small).unwrap_err();
+    assert!(err.to_string().contains("too many constants"), "{err}");
+    assert!(Code::from_stream(&stream, FromMarshalOptions::default()).is_ok());
+}
