@@ -285,6 +285,9 @@ impl Loader {
             proto: 0,
             max_proto: 0,
             frame_end: None,
+            record_steps: self.options.record_steps,
+            max_stack: self.options.limits.max_stack,
+            max_nodes: self.options.limits.max_nodes.min(NO_NODE as usize),
             loader: self,
         }
         .run(start)
@@ -302,6 +305,10 @@ struct Machine<'d, 'l> {
     max_proto: u8,
     /// Pure-Python strictness only: end of the current frame.
     frame_end: Option<usize>,
+    // Copies of hot options (read on every opcode).
+    record_steps: bool,
+    max_stack: usize,
+    max_nodes: usize,
     loader: &'l mut Loader,
 }
 
@@ -394,17 +401,14 @@ impl<'d> Machine<'d, '_> {
 
     #[inline]
     fn push_node(&mut self, kind: NodeKind) -> Result<NodeId> {
-        let g = &mut self.loader.graph;
-        if g.nodes.len() >= self.loader.options.limits.max_nodes
-            || g.nodes.len() >= NO_NODE as usize
-        {
+        if self.loader.graph.nodes.len() >= self.max_nodes {
             return Err(self.err(ErrorKind::LimitExceeded {
                 what: "nodes",
                 limit: self.loader.options.limits.max_nodes as u64,
             }));
         }
         let op = self.op.unwrap_or(Opcode::Stop);
-        Ok(g.push(kind, op, self.op_offset as u64))
+        Ok(self.loader.graph.push(kind, op, self.op_offset as u64))
     }
 
     fn push_data(&mut self, bytes: &[u8]) -> Result<crate::graph::Span> {
@@ -420,7 +424,7 @@ impl<'d> Machine<'d, '_> {
 
     #[inline]
     fn push(&mut self, id: NodeId) -> Result<()> {
-        if self.stack.len() >= self.loader.options.limits.max_stack {
+        if self.stack.len() >= self.max_stack {
             return Err(self.err(ErrorKind::LimitExceeded {
                 what: "stack",
                 limit: self.loader.options.limits.max_stack as u64,
@@ -466,7 +470,7 @@ impl<'d> Machine<'d, '_> {
 
     #[inline]
     fn step(&mut self, node: Option<NodeId>, arg: u64, raw: Option<&[u8]>) -> Result<()> {
-        if self.loader.options.record_steps {
+        if self.record_steps {
             let raw = match raw {
                 Some(r) => Some(self.push_data(r)?),
                 None => None,
@@ -757,6 +761,7 @@ impl<'d> Machine<'d, '_> {
         self.step(Some(top), key, None)
     }
 
+    #[inline]
     fn memo_get(&mut self, key: u64, shown: i64) -> Result<()> {
         match self.loader.memo.get(key) {
             Some(id) => {
