@@ -315,8 +315,11 @@ impl<'m> Emitter<'m> {
             }
             NodeKind::Global(gl) => {
                 // `from_stack` points into the source graph; the writer makes its own strings.
+                // Written at protocol 3+: use the Python 3 names (`__builtin__` -> `builtins`).
                 let mut gl = (**gl).clone();
                 gl.from_stack = None;
+                gl.module = gl.resolved_module.clone();
+                gl.name = gl.resolved_name.clone();
                 self.push(NodeKind::Global(Box::new(gl)), Opcode::StackGlobal)
             }
             other => {
@@ -535,24 +538,35 @@ impl<'m> Emitter<'m> {
         self.in_progress.extend(f.aliases.iter().copied());
         let code = self.value(code_node, depth + 1)?;
 
-        // Globals: `__builtins__`, `__name__`, then what was shipped.
-        let globals = self.push(NodeKind::Dict(Vec::new()), Opcode::EmptyDict);
+        // Globals: a live module namespace when the payload names one (dill's
+        // `<module>.__dict__` and `__main__` sentinel, cloudpickle 0.5's module name, extpickle's
+        // getModuleDict): `getattr(import_module(m), '__dict__')`. Otherwise a fresh dict with
+        // `__builtins__`, `__name__`, then what was shipped.
+        let live = match &f.globals {
+            GlobalsBase::MainSentinel => Some("__main__".to_string()),
+            GlobalsBase::ModuleNamespace(m) => Some(m.clone()),
+            _ => None,
+        };
         let mut pairs = Vec::new();
-        let k = self.str_node("__builtins__");
-        let v = self.import("builtins");
-        pairs.push((k, v));
-        if let Some(module) = f.module.clone() {
-            let k = self.str_node("__name__");
-            let v = self.str_node(&module);
-            pairs.push((k, v));
-        }
-        match &f.globals {
-            GlobalsBase::Dict(_) | GlobalsBase::None => {}
-            GlobalsBase::MainSentinel | GlobalsBase::ModuleNamespace(_) | GlobalsBase::Other(_) => {
-                // The referenced globals were not shipped: the function would look them up
-                // in a namespace of the loading process.
+        let globals = match &live {
+            Some(module) => {
+                let getattr = self.global("builtins", "getattr");
+                let md = self.import(module);
+                let attr = self.str_node("__dict__");
+                self.call(getattr, vec![md, attr])
             }
-        }
+            None => {
+                let k = self.str_node("__builtins__");
+                let v = self.import("builtins");
+                pairs.push((k, v));
+                if let Some(module) = f.module.clone() {
+                    let k = self.str_node("__name__");
+                    let v = self.str_node(&module);
+                    pairs.push((k, v));
+                }
+                self.push(NodeKind::Dict(Vec::new()), Opcode::EmptyDict)
+            }
+        };
         let mut deferred_globals = Vec::new();
         for &(k, v) in &f.shipped_globals {
             let Some(name) = m.text_of(k) else { continue };
@@ -563,11 +577,14 @@ impl<'m> Emitter<'m> {
             }
             let kk = self.value(k, depth + 1)?;
             match self.value_or_defer(v, depth + 1)? {
-                Some(vv) => pairs.push((kk, vv)),
-                None => deferred_globals.push((kk, v)),
+                // Into a live namespace, shipped entries go by setitem after the function.
+                Some(vv) if live.is_none() => pairs.push((kk, vv)),
+                Some(_) | None => deferred_globals.push((kk, v)),
             }
         }
-        self.out.nodes[globals.index()].kind = NodeKind::Dict(pairs);
+        if live.is_none() {
+            self.out.nodes[globals.index()].kind = NodeKind::Dict(pairs);
+        }
 
         let name = match &f.name {
             Some(n) => self.str_node(n),
