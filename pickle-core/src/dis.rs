@@ -136,20 +136,37 @@ pub fn dis(data: &[u8], options: &DisOptions) -> DisOutput {
 /// Like [`dis`], with a memo kept across calls (pickletools' `memo=` argument).
 pub fn dis_with_memo(data: &[u8], options: &DisOptions, memo: &mut DisMemo) -> DisOutput {
     let mut text = String::new();
+    let (error, end) = dis_to(data, options, memo, &mut |s: &str| text.push_str(s));
+    DisOutput { text, error, end }
+}
+
+/// Like [`dis_with_memo`], but hands the text to `out` line by line instead of collecting it
+/// (for disassembling large pickles without holding the whole text). Returns the exception
+/// pickletools would raise, if any, and the offset after the last opcode read.
+pub fn dis_to(
+    data: &[u8],
+    options: &DisOptions,
+    memo: &mut DisMemo,
+    out: &mut dyn FnMut(&str),
+) -> (Option<DisError>, usize) {
+    let mut text = String::new();
     let mut stack: Vec<StackKind> = Vec::new();
     let mut markstack: Vec<u64> = Vec::new();
     let mut maxproto: i32 = -1;
     let indentchunk = " ".repeat(options.indentlevel);
     let mut annocol = options.annotate;
     let mut reader = OpReader::new(data);
-    let fail = |text: String, exception: &str, message: String, end: usize| DisOutput {
-        text,
-        error: Some(DisError {
-            exception: exception.to_string(),
-            message,
-        }),
-        end,
-    };
+    let fail =
+        |text: String, exception: &str, message: String, end: usize, out: &mut dyn FnMut(&str)| {
+            out(&text);
+            (
+                Some(DisError {
+                    exception: exception.to_string(),
+                    message,
+                }),
+                end,
+            )
+        };
     loop {
         let op = match reader.read_op() {
             Ok(Some(op)) => op,
@@ -159,7 +176,7 @@ pub fn dis_with_memo(data: &[u8], options: &DisOptions, memo: &mut DisMemo) -> D
                     ErrorKind::Invalid { exception, message } => (exception, message),
                     other => ("ValueError", other.to_string()),
                 };
-                return fail(text, exc, msg, reader.position());
+                return fail(text, exc, msg, reader.position(), out);
             }
         };
         let opcode = op.opcode;
@@ -196,6 +213,7 @@ pub fn dis_with_memo(data: &[u8], options: &DisOptions, memo: &mut DisMemo) -> D
                                 "IndexError",
                                 "list index out of range".to_string(),
                                 reader.position(),
+                                out,
                             );
                         }
                     }
@@ -283,14 +301,16 @@ pub fn dis_with_memo(data: &[u8], options: &DisOptions, memo: &mut DisMemo) -> D
         text.push('\n');
 
         if let Some(msg) = errormsg {
-            return fail(text, "ValueError", msg, reader.position());
+            return fail(text, "ValueError", msg, reader.position(), out);
         }
+        out(&text);
+        text.clear();
         if stack.len() < numtopop {
             let msg = format!(
                 "tries to pop {numtopop} items from stack with only {} items",
                 stack.len()
             );
-            return fail(text, "ValueError", msg, reader.position());
+            return fail(text, "ValueError", msg, reader.position(), out);
         }
         stack.truncate(stack.len() - numtopop);
         if after.contains(&StackKind::Mark) {
@@ -302,13 +322,10 @@ pub fn dis_with_memo(data: &[u8], options: &DisOptions, memo: &mut DisMemo) -> D
     if !stack.is_empty() {
         let names: Vec<&str> = stack.iter().map(|k| k.name()).collect();
         let msg = format!("stack not empty after STOP: [{}]", names.join(", "));
-        return fail(text, "ValueError", msg, reader.position());
+        return fail(text, "ValueError", msg, reader.position(), out);
     }
-    DisOutput {
-        text,
-        error: None,
-        end: reader.position(),
-    }
+    out(&text);
+    (None, reader.position())
 }
 
 #[cfg(test)]

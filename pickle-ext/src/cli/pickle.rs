@@ -6,9 +6,9 @@ use std::process::ExitCode;
 /// Runs `brine dis`: prints exactly what `pickletools.dis(data, indentlevel=N, annotate=N)`
 /// (CPython 3.13) prints for the first pickle of the file, and exits 0. When pickletools would
 /// raise, the text it printed before raising goes to stdout, then `ExceptionClass: message` to
-/// stderr, and the exit status is 1. An unreadable file exits 2.
+/// stderr, and the exit status is 1. An unreadable file (or unwritable output) exits 2.
 pub fn dis(args: &DisArgs) -> ExitCode {
-    use brine_pickle_core::dis::{dis, DisOptions};
+    use brine_pickle_core::dis::{dis_to, DisMemo, DisOptions};
     use std::io::Write;
     let data = match std::fs::read(&args.file) {
         Ok(d) => d,
@@ -17,17 +17,26 @@ pub fn dis(args: &DisArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let out = dis(
+    // Streamed line by line: a large pickle's disassembly never sits in memory.
+    let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut write_failed = false;
+    let (error, _end) = dis_to(
         &data,
         &DisOptions {
             indentlevel: args.indent,
             annotate: args.annotate,
         },
+        &mut DisMemo::new(),
+        &mut |text: &str| {
+            if !write_failed && stdout.write_all(text.as_bytes()).is_err() {
+                write_failed = true;
+            }
+        },
     );
-    let mut stdout = std::io::stdout().lock();
-    let _ = stdout.write_all(out.text.as_bytes());
-    let _ = stdout.flush();
-    match out.error {
+    if stdout.flush().is_err() || write_failed {
+        return ExitCode::from(2);
+    }
+    match error {
         None => ExitCode::SUCCESS,
         Some(e) => {
             eprintln!("{e}");
