@@ -3,6 +3,17 @@
 //! The pickle VM's own limits (stack, memo, nodes, data) are in
 //! [`brine_pickle_core::Limits`] and are passed through [`Limits::pickle`].
 
+/// How deep the JSON view follows nested values before printing `{"truncated": true}`.
+pub const MAX_VIEW_DEPTH: usize = 100;
+
+/// How deep nested code objects and constant containers are followed when a shipped code
+/// object is turned into a `brine_codeobj::Code`.
+pub const MAX_CODE_NESTING: usize = 64;
+
+/// Default of [`EmitOptions::max_depth`](crate::model::EmitOptions): how deep the writer
+/// copies values.
+pub const MAX_EMIT_DEPTH: usize = 1000;
+
 /// Resource limits of [`decode_with`](crate::recognise::decode_with).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
@@ -13,9 +24,6 @@ pub struct Limits {
     pub max_nested_depth: usize,
     /// Total number of nested pickles decoded in one payload.
     pub max_nested_pickles: usize,
-    /// Depth of the value walks that turn graph nodes into plain data (e.g. constants of a code
-    /// object); deeper values are reported as truncated instead of recursing.
-    pub max_value_depth: usize,
     /// Maximum number of entities (functions, classes, code objects, cells, ...) in one model.
     pub max_entities: usize,
 }
@@ -26,7 +34,6 @@ impl Default for Limits {
             pickle: brine_pickle_core::Limits::default(),
             max_nested_depth: 8,
             max_nested_pickles: 1024,
-            max_value_depth: 200,
             max_entities: 1 << 24,
         }
     }

@@ -7,8 +7,7 @@ use brine_codeobj::{Code, Const, LineTable, LineTableFormat, OpcodeTable, Stored
 use brine_marshal::PyStr;
 use brine_pickle_core::{NodeId, NodeKind};
 
-/// How deep nested code objects and constant containers are followed.
-const MAX_CONST_DEPTH: usize = 64;
+use crate::limits::MAX_CODE_NESTING as MAX_CONST_DEPTH;
 
 impl Model {
     /// The code object a node stands for, as a `brine_codeobj::Code` of Python `version` (else

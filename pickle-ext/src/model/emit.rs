@@ -67,7 +67,7 @@ impl Default for EmitOptions {
     fn default() -> EmitOptions {
         EmitOptions {
             protocol: 4,
-            max_depth: 1000,
+            max_depth: crate::limits::MAX_EMIT_DEPTH,
             remove_globals: Vec::new(),
             replace_consts: Vec::new(),
         }

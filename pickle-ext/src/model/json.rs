@@ -13,7 +13,7 @@ use crate::recognise::code::FieldType;
 use brine_pickle_core::{NodeId, NodeKind};
 use serde_json::{json, Map, Value};
 
-const MAX_DEPTH: usize = 100;
+use crate::limits::MAX_VIEW_DEPTH as MAX_DEPTH;
 
 fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
