@@ -12,7 +12,7 @@ pub const MAX_CODE_NESTING: usize = 64;
 
 /// Default of [`EmitOptions::max_depth`](crate::model::EmitOptions): how deep the writer
 /// copies values.
-pub const MAX_EMIT_DEPTH: usize = 1000;
+pub const MAX_EMIT_DEPTH: usize = 200;
 
 /// Resource limits of [`decode_with`](crate::recognise::decode_with).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -377,3 +377,21 @@ fn vendored_module_paths_are_recognised() {
     }
     assert!(checked > 0 || fixture(samples[0]).is_none());
 }
+
+/// A list nested 100 000 deep: decoding, the JSON view and the writer stay within their depth
+/// limits (no stack overflow on a 2 MiB test thread).
+#[test]
+fn deep_nesting_is_bounded_everywhere() {
+    let n = 100_000;
+    let mut data = b"\x80\x02".to_vec();
+    data.extend(std::iter::repeat_n(b']', n));
+    data.extend(std::iter::repeat_n(b'a', n - 1));
+    data.push(b'.');
+    let m = decode(&data).unwrap();
+    let text = serde_json::to_string(&m.to_json()).unwrap();
+    assert!(text.contains("truncated"));
+    let err = m
+        .emit(m.root(), &brine_pickle_ext::model::EmitOptions::default())
+        .unwrap_err();
+    assert!(err.to_string().contains("too deeply"), "{err}");
+}
