@@ -16,7 +16,7 @@
 //!   not compared.
 
 use brine_marshal::{dumps, DumpOptions, Object, PyVersion, ReadOptions, Stream, Value};
-use brine_pickle_ext::json::pyc::Json;
+use brine_pickle_ext::json::Json;
 use num_bigint::BigInt;
 use std::collections::VecDeque;
 use std::fs;
@@ -189,7 +189,7 @@ fn hand_built_values_match_cpython_dumps() {
                 Ok(ours) if ours == expected => compared += 1,
                 Ok(ours) => failures.push(format!(
                     "{version} {name} v{mv}: ours {} vs CPython {hex}",
-                    brine_pickle_ext::json::pyc::hex(&ours)
+                    brine_pickle_ext::json::hex(&ours)
                 )),
                 Err(err) => failures.push(format!("{version} {name} v{mv}: {err}")),
             }

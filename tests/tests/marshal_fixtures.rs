@@ -10,7 +10,8 @@
 //! Every test collects all failures before asserting, so one run reports them all.
 
 use brine_marshal::{PyVersion, Pyc, ReadOptions};
-use brine_pickle_ext::json::pyc::{pyc_to_json, value_to_json, Json};
+use brine_pickle_ext::json::pyc::{pyc_to_json, value_to_json};
+use brine_pickle_ext::json::Json;
 use std::fs;
 use std::path::{Path, PathBuf};
 

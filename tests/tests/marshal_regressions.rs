@@ -7,7 +7,8 @@
 //!   `from __future__ import annotations` sets a different bit in 3.8.3+ than in 3.7.
 
 use brine_marshal::Pyc;
-use brine_pickle_ext::json::pyc::{pyc_to_json, Json};
+use brine_pickle_ext::json::pyc::pyc_to_json;
+use brine_pickle_ext::json::Json;
 use std::fs;
 
 fn ours_and_theirs(version: &str, stem: &str) -> (Json, Json) {

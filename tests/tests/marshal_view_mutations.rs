@@ -6,7 +6,8 @@
 //! them as VALUEs instead of failing.
 
 use brine_marshal::Pyc;
-use brine_pickle_ext::json::pyc::{pyc_to_json, Json};
+use brine_pickle_ext::json::pyc::pyc_to_json;
+use brine_pickle_ext::json::Json;
 use std::fs;
 
 /// xorshift64*: small, deterministic, good enough to pick offsets and bytes.

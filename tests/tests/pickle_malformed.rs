@@ -64,9 +64,9 @@ fn check(version: (u8, u8), impl_: &str) -> (usize, usize, Vec<String>) {
 /// CPython's view of an accepted case, as compact JSON text (found by re-reading the file with
 /// the JSON reader of the view module, which keeps lone surrogates).
 fn compact(text: &str, name: &str) -> Option<String> {
-    let doc = brine_pickle_ext::json::pyc::Json::parse(text).ok()?;
+    let doc = brine_pickle_ext::json::Json::parse(text).ok()?;
     let cases = match doc.get("cases")? {
-        brine_pickle_ext::json::pyc::Json::Array(c) => c.clone(),
+        brine_pickle_ext::json::Json::Array(c) => c.clone(),
         _ => return None,
     };
     let case = cases

@@ -19,7 +19,8 @@
 //! left out.
 
 use brine_marshal::Pyc;
-use brine_pickle_ext::json::pyc::{pyc_to_json, Json};
+use brine_pickle_ext::json::pyc::pyc_to_json;
+use brine_pickle_ext::json::Json;
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};

@@ -15,7 +15,8 @@
 //! processed). Otherwise the status is 1 if any round trip differed, else 0.
 
 use super::PycArgs;
-use crate::json::pyc::{pyc_to_json, stream_to_json, Json};
+use crate::json::pyc::{pyc_to_json, stream_to_json};
+use crate::json::Json;
 use brine_marshal::{repr, PyVersion, Pyc, ReadOptions};
 use std::io::Write;
 use std::path::Path;
@@ -114,7 +115,7 @@ fn process(
                 h.magic_number(),
                 h.flags.unwrap_or(0),
                 match (h.mtime(), h.source_size(), h.source_hash()) {
-                    (_, _, Some(hash)) => format!("source hash {}", crate::json::pyc::hex(&hash)),
+                    (_, _, Some(hash)) => format!("source hash {}", crate::json::hex(&hash)),
                     (Some(m), Some(n), None) => format!("mtime {m}, source size {n}"),
                     (Some(m), None, None) => format!("mtime {m}"),
                     _ => String::new(),

@@ -3,3 +3,6 @@
 
 pub mod pickle;
 pub mod pyc;
+pub mod tree;
+
+pub use tree::{hex, Json, JsonParseError};

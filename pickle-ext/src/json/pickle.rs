@@ -52,7 +52,7 @@
 //! Text is printed as Python's `json.dumps(..., ensure_ascii=True)` prints it (lone surrogates
 //! as `\udXXX`), via [`Json::to_text`].
 
-use super::pyc::Json;
+use super::Json;
 use brine_pickle_core::pyrepr::repr_float;
 use brine_pickle_core::{CallKind, Graph, Mutation, NodeId, NodeKind, Py2Encoding, PyStr};
 use std::collections::HashMap;
@@ -132,7 +132,7 @@ struct Walker<'g, 'm> {
 }
 
 fn hex(bytes: &[u8]) -> String {
-    super::pyc::hex(bytes)
+    super::hex(bytes)
 }
 
 impl<'g> Walker<'g, '_> {
