@@ -34,7 +34,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::code::{Code, Const};
-use crate::decode::{ArgVal, Instruction};
+use crate::decode::{ArgVal, Instruction, JumpTargets};
 use crate::disasm::InstructionLines;
 use crate::flags::CodeFlags;
 use crate::limits::Limits;
@@ -542,13 +542,32 @@ fn analyse(code: &Code<'_>, qualname: &str, is_root: bool, s: &mut CodeSummary) 
         module_level: is_root,
         pending_import: None,
     };
+    // Stacks carried along forward jumps, merged at their targets; exception handlers start
+    // from an unknown stack.
     let targets = crate::disasm::jump_targets(code, true);
+    let mut handlers = JumpTargets::with_max_offset(code.code.len() + 2);
+    for e in code.exception_entries().flatten() {
+        handlers.add(e.target);
+    }
+    let mut carried: BTreeMap<u32, Vec<Sym>> = BTreeMap::new();
+    let mut falls_through = true;
     for (ins, li) in InstructionLines::new(code) {
         if ins.problem.is_some() {
             s.malformed_instructions += 1;
         }
-        if targets.contains(ins.offset) {
-            f.reset();
+        let here = ins.offset;
+        if targets.contains(here) {
+            let incoming = carried.remove(&here);
+            if handlers.contains(here) {
+                f.reset();
+            } else {
+                match (falls_through, incoming) {
+                    (true, Some(other)) => f.stack = merge(&f.stack, &other),
+                    (true, None) => {}
+                    (false, Some(other)) => f.stack = other,
+                    (false, None) => f.reset(),
+                }
+            }
         }
         let line = li.line;
         let name = ins.info.name;
@@ -560,8 +579,63 @@ fn analyse(code: &Code<'_>, qualname: &str, is_root: bool, s: &mut CodeSummary) 
         {
             f.pending_import = None;
         }
+        let before = f.stack.len();
         step(code, v, &ins, line, &mut f, s, is_class_body);
+        if let Some(target) = ins.jump_target().filter(|&t| t > here) {
+            // The stack the jump arrives with, where our model knows it.
+            let at_target: Option<Vec<Sym>> = match name {
+                "FOR_ITER" if v < (3, 12) => {
+                    // Exhausted: the iterator is popped (the pushed value never was).
+                    let keep = before.saturating_sub(1).min(f.stack.len());
+                    Some(f.stack[..keep].to_vec())
+                }
+                "JUMP_IF_FALSE_OR_POP" | "JUMP_IF_TRUE_OR_POP" => {
+                    let mut st = f.stack.clone();
+                    st.push(Sym::Unknown);
+                    Some(st)
+                }
+                _ if name.contains("JUMP") || name == "FOR_ITER" || name == "SETUP_LOOP" => {
+                    Some(f.stack.clone())
+                }
+                // SETUP_FINALLY/EXCEPT/WITH, SEND, ...: the target sees values we do not model.
+                _ => None,
+            };
+            if let Some(st) = at_target {
+                let merged = match carried.remove(&target) {
+                    Some(prev) => merge(&prev, &st),
+                    None => st,
+                };
+                carried.insert(target, merged);
+            }
+        }
+        falls_through = !matches!(
+            name,
+            "JUMP_FORWARD"
+                | "JUMP_ABSOLUTE"
+                | "JUMP_BACKWARD"
+                | "JUMP_BACKWARD_NO_INTERRUPT"
+                | "JUMP"
+                | "JUMP_NO_INTERRUPT"
+                | "RETURN_VALUE"
+                | "RETURN_CONST"
+                | "RAISE_VARARGS"
+                | "RERAISE"
+                | "BREAK_LOOP"
+                | "CONTINUE_LOOP"
+        );
     }
+}
+
+/// Two stacks reaching the same instruction: values that agree are kept, others become
+/// unknown; when the depths differ the model is off, and nothing is kept.
+fn merge(a: &[Sym], b: &[Sym]) -> Vec<Sym> {
+    if a.len() != b.len() {
+        return Vec::new();
+    }
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| if x == y { x.clone() } else { Sym::Unknown })
+        .collect()
 }
 
 fn chain_of(f: &Frame<'_>, code: &Code<'_>, sym: &Sym) -> Option<(String, CalleeKind)> {

@@ -132,5 +132,17 @@ fn audit_sample(
         }
         assert!(s.globals_read.contains("os"));
         assert_eq!(s.malformed_instructions, 0);
+
+        // A call whose argument holds a loop (an inlined comprehension from 3.12) keeps its
+        // callee; a callee chosen by a conditional expression is not claimed.
+        let sorted: Vec<_> = s.calls_to("sorted").collect();
+        assert_eq!(sorted.len(), 1, "{ver}: {:?}", s.calls);
+        assert_eq!(sorted[0].code, "after_loops");
+        assert_eq!(sorted[0].line, Some(40));
+        assert!(s
+            .calls
+            .iter()
+            .any(|c| c.code == "after_loops" && c.line == Some(41) && c.callee.is_none()));
+        assert!(s.calls_to("os.popen").next().is_none());
     });
 }

@@ -34,3 +34,8 @@ def use_from():
 def evil(src):
     exec(src)
     return eval(src)
+
+
+def after_loops(items):
+    names = sorted([n.upper() for n in items])
+    return (os.system if items else os.popen)("x"), names
