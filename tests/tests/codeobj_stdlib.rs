@@ -1,7 +1,8 @@
 //! Live: every code object of (a sample of) each installed interpreter's standard library
 //! decodes exactly as that interpreter's `dis` says: instructions (offset, opname, arg,
 //! argval, argrepr, starts_line, line_number, is_jump_target), `findlinestarts`, `co_lines()`,
-//! `co_positions()` and the exception table. One file in 80 by default; set
+//! `co_positions()` and the exception table; the summary and the listing of every file are
+//! built without error. One file in 80 by default; set
 //! `BRINE_STDLIB_EVERY=1` for the whole library. Skipped without interpreters.
 
 use std::collections::BTreeMap;
@@ -73,6 +74,9 @@ fn stdlib_matches_dis() {
             let root =
                 Code::from_stream(&stream, options).unwrap_or_else(|e| panic!("{file}: {e}"));
             files += 1;
+            // The summary and the listing never fail on real code.
+            brine_codeobj::CodeSummary::of(&root).unwrap_or_else(|e| panic!("{file}: {e}"));
+            assert!(!brine_codeobj::disassemble_recursive(&root, 100).is_empty());
             for entry in record["code_objects"].as_array().unwrap() {
                 let path = entry["path"].as_str().unwrap();
                 let code = code_at(&root, path).expect("code object path");
