@@ -1,6 +1,7 @@
 //! The `brine` command line: argument parsing and dispatch. Each subcommand lives in its own
 //! file and is a thin layer over the library crates.
 
+mod functions;
 mod pickle;
 mod pyc;
 

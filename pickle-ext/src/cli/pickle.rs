@@ -50,6 +50,8 @@ pub fn dis(args: &DisArgs) -> ExitCode {
 /// as readable Python-like text ([`view_to_python`]), or with `--json` as the JSON view
 /// documented in [`crate::json::pickle`]. With `--roundtrip`, writes the graph back with the
 /// CPython pickler profiles and exits 0 iff one reproduces the input bytes exactly (1 if not).
+/// With `--functions`, prints every shipped function and class instead (see
+/// [`super::functions`]; `--json` then prints the decoded model).
 /// A pickle that does not load exits 1 with the error (and its byte offset) on stderr; an
 /// unreadable file exits 2.
 pub fn show(args: &ShowArgs) -> ExitCode {
@@ -62,6 +64,26 @@ pub fn show(args: &ShowArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if args.functions {
+        // Extended pickles: the decoded model (functions, classes, ...), never the raw graph.
+        return match super::functions::render(&data, args.json) {
+            Ok(text) => {
+                use std::io::Write;
+                let mut stdout = std::io::stdout().lock();
+                match stdout
+                    .write_all(text.as_bytes())
+                    .and_then(|()| stdout.flush())
+                {
+                    Ok(()) => ExitCode::SUCCESS,
+                    Err(_) => ExitCode::from(2),
+                }
+            }
+            Err(e) => {
+                eprintln!("brine show: {}: {e}", args.file.display());
+                ExitCode::from(1)
+            }
+        };
+    }
     let options = LoadOptions {
         encoding: Py2Encoding::Bytes,
         // The recorded opcode choices let --roundtrip reproduce any pickler's bytes.
