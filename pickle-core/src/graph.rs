@@ -51,9 +51,47 @@ pub struct Span {
 }
 
 impl Span {
-    /// The range `start..start + len`.
+    /// Set in [`Span::start`] when the bytes are in the graph's shared input
+    /// ([`Graph::source`], see [`loads_shared`](crate::loads_shared)) rather than in
+    /// [`Graph::data`]; the other bits are then the offset in that input.
+    pub const SHARED: usize = 1 << (usize::BITS - 1);
+
+    /// The range `start..start + len` (in [`Graph::data`], or in the shared input without the
+    /// [`Span::SHARED`] bit). Use [`Graph::bytes_of`] to get the bytes of any span.
     pub fn range(self) -> std::ops::Range<usize> {
-        self.start..self.start + self.len
+        let start = self.start & !Span::SHARED;
+        start..start + self.len
+    }
+
+    /// True if the bytes are referenced in the shared input instead of copied into
+    /// [`Graph::data`].
+    pub fn is_shared(self) -> bool {
+        self.start & Span::SHARED != 0
+    }
+}
+
+/// Input bytes kept alive by a graph so that its strings and bytes can reference them
+/// instead of holding copies ([`loads_shared`](crate::loads_shared)). Cloning is cheap (a
+/// reference count).
+#[derive(Clone)]
+pub struct SharedInput(std::sync::Arc<dyn AsRef<[u8]> + Send + Sync>);
+
+impl SharedInput {
+    /// Shares `data` (a `Vec<u8>`, a memory map, ...): no copy is made.
+    pub fn new<T: AsRef<[u8]> + Send + Sync + 'static>(data: std::sync::Arc<T>) -> SharedInput {
+        SharedInput(data)
+    }
+
+    /// The bytes.
+    #[inline]
+    pub fn bytes(&self) -> &[u8] {
+        (*self.0).as_ref()
+    }
+}
+
+impl std::fmt::Debug for SharedInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SharedInput({} bytes)", self.bytes().len())
     }
 }
 
@@ -253,6 +291,9 @@ pub struct Graph {
     pub steps: Vec<Step>,
     /// How Python-2 strings decode (copied from the load options).
     pub encoding: Py2Encoding,
+    /// The input that shared spans ([`Span::is_shared`]) point into, when the graph was
+    /// loaded with [`loads_shared`](crate::loads_shared); `None` otherwise.
+    pub source: Option<SharedInput>,
 }
 
 impl Graph {
@@ -292,6 +333,7 @@ impl Graph {
     }
 
     /// Adds a node and returns its id.
+    #[inline]
     pub fn push(&mut self, kind: NodeKind, op: Opcode, offset: u64) -> NodeId {
         let id = NodeId(self.nodes.len() as u32);
         self.nodes.push(Node { kind, op, offset });
@@ -299,6 +341,7 @@ impl Graph {
     }
 
     /// Copies bytes into the data buffer.
+    #[inline]
     pub fn push_data(&mut self, bytes: &[u8]) -> Span {
         let start = self.data.len();
         self.data.extend_from_slice(bytes);
@@ -309,9 +352,19 @@ impl Graph {
     }
 
     /// The bytes of a span.
+    ///
+    /// # Panics
+    /// Panics if the span is not in this graph (as slice indexing does).
     #[inline]
     pub fn bytes_of(&self, span: Span) -> &[u8] {
-        &self.data[span.range()]
+        if !span.is_shared() {
+            return &self.data[span.start..span.start + span.len];
+        }
+        let source = self
+            .source
+            .as_ref()
+            .expect("a shared span in a graph without shared input");
+        &source.bytes()[span.range()]
     }
 
     /// A cursor on node `id`, for convenient navigation.

@@ -49,10 +49,10 @@ pub mod writer;
 pub use error::{Error, ErrorKind, Result};
 pub use graph::{
     CallKind, Global, Graph, Mutation, Node, NodeId, NodeKind, NodeRef, Object, PickleInfo,
-    Py2Encoding, Span, Step,
+    Py2Encoding, SharedInput, Span, Step,
 };
 pub use limits::Limits;
 pub use opcodes::{ArgKind, Opcode, StackKind};
 pub use options::{Environment, LoadOptions, Strictness};
 pub use pystr::PyStr;
-pub use vm::{loads, loads_all, loads_with, Loaded, Loader};
+pub use vm::{loads, loads_all, loads_shared, loads_with, Loaded, Loader};

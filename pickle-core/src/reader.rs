@@ -516,6 +516,60 @@ impl<'a> OpReader<'a> {
     /// Reads the next opcode (`Ok(None)` after `STOP`).
     #[inline]
     pub fn read_op(&mut self) -> Result<Option<Op<'a>>> {
+        // Fast path for the opcodes that make up nearly all of real pickles (no argument, or
+        // a short fixed or counted one, present and valid). Everything else, including every
+        // error and `STOP`, goes through the general reader below with genops' messages.
+        let pos = self.pos;
+        let d = self.data;
+        if let (false, Some(&byte)) = (self.done, d.get(pos)) {
+            if let Some(opcode) = Opcode::from_byte(byte) {
+                let fast = match opcode.arg_kind() {
+                    None if opcode != Opcode::Stop => Some((Arg::None, 1)),
+                    Some(ArgKind::Uint1) => d.get(pos + 1).map(|&v| (Arg::Int(v as i64), 2)),
+                    Some(ArgKind::Uint4) => d.get(pos + 1..pos + 5).map(|a| {
+                        (
+                            Arg::Int(u32::from_le_bytes([a[0], a[1], a[2], a[3]]) as i64),
+                            5,
+                        )
+                    }),
+                    Some(ArgKind::Int4) => d.get(pos + 1..pos + 5).map(|a| {
+                        (
+                            Arg::Int(i32::from_le_bytes([a[0], a[1], a[2], a[3]]) as i64),
+                            5,
+                        )
+                    }),
+                    Some(ArgKind::Float8) => d.get(pos + 1..pos + 9).map(|a| {
+                        let mut b = [0u8; 8];
+                        b.copy_from_slice(a);
+                        (Arg::Float(f64::from_be_bytes(b)), 9)
+                    }),
+                    Some(ArgKind::Unicodestring1) => d.get(pos + 1).and_then(|&n| {
+                        let s = d.get(pos + 2..pos + 2 + n as usize)?;
+                        validate_surrogatepass_range(s).ok()?;
+                        Some((Arg::Text(Cow::Borrowed(s)), 2 + n as usize))
+                    }),
+                    Some(ArgKind::Bytes1) => d.get(pos + 1).and_then(|&n| {
+                        let s = d.get(pos + 2..pos + 2 + n as usize)?;
+                        Some((Arg::Bytes(Cow::Borrowed(s)), 2 + n as usize))
+                    }),
+                    _ => None,
+                };
+                if let Some((arg, width)) = fast {
+                    self.pos = pos + width;
+                    return Ok(Some(Op {
+                        offset: self.base + pos as u64,
+                        opcode,
+                        arg,
+                    }));
+                }
+            }
+        }
+        self.read_op_general()
+    }
+
+    /// The general reader: every opcode, argument and error.
+    #[inline(never)]
+    fn read_op_general(&mut self) -> Result<Option<Op<'a>>> {
         if self.done {
             return Ok(None);
         }

@@ -12,7 +12,8 @@
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::graph::{
-    CallKind, Global, Graph, Mutation, NodeId, NodeKind, Object, PickleInfo, Py2Encoding, Step,
+    CallKind, Global, Graph, Mutation, NodeId, NodeKind, Object, PickleInfo, Py2Encoding,
+    SharedInput, Span, Step,
 };
 use crate::names_table as names;
 use crate::opcodes::Opcode;
@@ -37,7 +38,7 @@ struct Memo {
 }
 
 impl Memo {
-    #[inline]
+    #[inline(always)]
     fn get(&self, key: u64) -> Option<NodeId> {
         if let Some(&v) = self.dense.get(key as usize) {
             if v != NO_NODE {
@@ -270,11 +271,48 @@ impl Loader {
     /// Loads the pickle that starts at `data[start..]`, up to its `STOP`, into the graph.
     /// Offsets in errors and nodes are positions in `data`.
     pub fn load_at(&mut self, data: &[u8], start: usize) -> Result<Loaded> {
+        self.load_impl(data, start, false)
+    }
+
+    /// Like [`Loader::load_at`] on `input`'s bytes, but strings and bytes (not bytearrays,
+    /// which are mutable, nor text that needs decoding) reference `input` instead of being
+    /// copied into [`Graph::data`]: loading a 1 GB `bytes` payload costs no copy. The graph
+    /// keeps `input` alive ([`Graph::source`]). A loader shares one input only: if it
+    /// already holds a different one, this copies as `load_at` does.
+    pub fn load_shared_at(&mut self, input: &SharedInput, start: usize) -> Result<Loaded> {
+        let same = |a: &SharedInput| {
+            let (a, b) = (a.bytes(), input.bytes());
+            a.as_ptr() == b.as_ptr() && a.len() == b.len()
+        };
+        let share = match &self.graph.source {
+            None => {
+                self.graph.source = Some(input.clone());
+                true
+            }
+            Some(current) => same(current),
+        };
+        // Shared spans store their offset below the `Span::SHARED` bit.
+        let share = share && input.bytes().len() < Span::SHARED;
+        let data = input.clone();
+        self.load_impl(data.bytes(), start, share)
+    }
+
+    fn load_impl(&mut self, data: &[u8], start: usize, shared: bool) -> Result<Loaded> {
         // Typical pickles spend 2-10 bytes per node; reserving up front avoids repeated
         // reallocation (only touched pages cost memory).
         let rest = data.len().saturating_sub(start);
         self.graph.nodes.reserve((rest / 6).min(1 << 22));
         self.graph.data.reserve(rest.min(1 << 26));
+        // CPython's C unpickler sizes its memo array from the key and fails with MemoryError
+        // on huge keys; emulate that (at 2^30) when emulating a bare C unpickler.
+        let c_limit = if self.options.environment == Environment::BareCPython
+            && self.options.strictness != Strictness::Python
+        {
+            1 << 30
+        } else {
+            u64::MAX
+        };
+        let memo_key_cap = self.options.limits.max_memo_key.min(c_limit);
         Machine {
             data,
             pos: start,
@@ -288,6 +326,10 @@ impl Loader {
             record_steps: self.options.record_steps,
             max_stack: self.options.limits.max_stack,
             max_nodes: self.options.limits.max_nodes.min(NO_NODE as usize),
+            max_memo_entries: self.options.limits.max_memo_entries,
+            max_data_bytes: self.options.limits.max_data_bytes,
+            memo_key_cap,
+            shared,
             loader: self,
         }
         .run(start)
@@ -309,10 +351,18 @@ struct Machine<'d, 'l> {
     record_steps: bool,
     max_stack: usize,
     max_nodes: usize,
+    max_memo_entries: usize,
+    max_data_bytes: usize,
+    /// Largest memo key accepted (the limit, and CPython's C `MemoryError` when emulated).
+    memo_key_cap: u64,
+    /// Verbatim payloads reference the input (`Loader::load_shared_at`).
+    shared: bool,
     loader: &'l mut Loader,
 }
 
 impl<'d> Machine<'d, '_> {
+    #[cold]
+    #[inline(never)]
     fn err(&self, kind: ErrorKind) -> Error {
         Error::new(self.op_offset as u64, self.op, kind)
     }
@@ -339,7 +389,7 @@ impl<'d> Machine<'d, '_> {
         Ok(())
     }
 
-    #[inline]
+    #[inline(always)]
     fn take(&mut self, n: usize) -> Result<&'d [u8]> {
         if self.frame_end.is_some() {
             self.frame_check(n)?;
@@ -361,7 +411,7 @@ impl<'d> Machine<'d, '_> {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn take_array<const N: usize>(&mut self) -> Result<[u8; N]> {
         let s = self.take(N)?;
         let mut a = [0u8; N];
@@ -399,7 +449,7 @@ impl<'d> Machine<'d, '_> {
         Ok(l)
     }
 
-    #[inline]
+    #[inline(always)]
     fn push_node(&mut self, kind: NodeKind) -> Result<NodeId> {
         if self.loader.graph.nodes.len() >= self.max_nodes {
             return Err(self.err(ErrorKind::LimitExceeded {
@@ -422,7 +472,24 @@ impl<'d> Machine<'d, '_> {
         Ok(g.push_data(bytes))
     }
 
-    #[inline]
+    /// The span of a verbatim payload `raw` (a slice of the input): a reference into the
+    /// shared input when sharing, else a copy in the graph's data.
+    #[inline(always)]
+    fn payload_span(&mut self, raw: &[u8]) -> Result<Span> {
+        if self.shared {
+            let base = self.data.as_ptr() as usize;
+            let at = (raw.as_ptr() as usize).wrapping_sub(base);
+            if at <= self.data.len() && raw.len() <= self.data.len() - at {
+                return Ok(Span {
+                    start: at | Span::SHARED,
+                    len: raw.len(),
+                });
+            }
+        }
+        self.push_data(raw)
+    }
+
+    #[inline(always)]
     fn push(&mut self, id: NodeId) -> Result<()> {
         if self.stack.len() >= self.max_stack {
             return Err(self.err(ErrorKind::LimitExceeded {
@@ -468,22 +535,28 @@ impl<'d> Machine<'d, '_> {
         self.marks.pop().ok_or_else(|| self.err(ErrorKind::NoMark))
     }
 
-    #[inline]
+    #[inline(always)]
     fn step(&mut self, node: Option<NodeId>, arg: u64, raw: Option<&[u8]>) -> Result<()> {
         if self.record_steps {
-            let raw = match raw {
-                Some(r) => Some(self.push_data(r)?),
-                None => None,
-            };
-            let op = self.op.unwrap_or(Opcode::Stop);
-            self.loader.graph.steps.push(Step {
-                offset: self.op_offset as u64,
-                op,
-                node,
-                arg,
-                raw,
-            });
+            return self.record_step(node, arg, raw);
         }
+        Ok(())
+    }
+
+    #[inline(never)]
+    fn record_step(&mut self, node: Option<NodeId>, arg: u64, raw: Option<&[u8]>) -> Result<()> {
+        let raw = match raw {
+            Some(r) => Some(self.push_data(r)?),
+            None => None,
+        };
+        let op = self.op.unwrap_or(Opcode::Stop);
+        self.loader.graph.steps.push(Step {
+            offset: self.op_offset as u64,
+            op,
+            node,
+            arg,
+            raw,
+        });
         Ok(())
     }
 
@@ -699,7 +772,7 @@ impl<'d> Machine<'d, '_> {
             }
             Py2Encoding::Latin1 | Py2Encoding::Bytes => {}
         }
-        let span = self.push_data(raw)?;
+        let span = self.payload_span(raw)?;
         self.push_node(NodeKind::Py2Str(span))
     }
 
@@ -709,7 +782,7 @@ impl<'d> Machine<'d, '_> {
                 "utf-8", raw, a, b, r,
             ))));
         }
-        let span = self.push_data(raw)?;
+        let span = self.payload_span(raw)?;
         self.push_node(NodeKind::Str(span))
     }
 
@@ -723,6 +796,7 @@ impl<'d> Machine<'d, '_> {
     }
 
     /// Length field of a counted payload, checked against the input (never allocates first).
+    #[inline(always)]
     fn counted(&mut self, n: u64) -> Result<&'d [u8]> {
         let remaining = (self.data.len() - self.pos) as u64;
         if n > remaining {
@@ -737,31 +811,39 @@ impl<'d> Machine<'d, '_> {
         self.take(n as usize)
     }
 
+    #[inline(always)]
     fn memo_put(&mut self, key: u64) -> Result<()> {
         let top = self.top()?;
-        // CPython's C unpickler sizes its memo array from the key and fails with MemoryError
-        // on huge keys; emulate that (at 2^30) when emulating a bare C unpickler.
-        let c_limit = if self.bare() && !self.strict() {
-            1 << 30
-        } else {
-            u64::MAX
-        };
-        if key > self.loader.options.limits.max_memo_key || key > c_limit {
+        if key > self.memo_key_cap {
             return Err(self.err(ErrorKind::MemoTooLarge(key)));
         }
-        if self.loader.memo.len >= self.loader.options.limits.max_memo_entries
-            && self.loader.memo.get(key).is_none()
-        {
+        // Fast path: a slot of the dense array (the common case: small sequential keys).
+        let memo = &mut self.loader.memo;
+        match memo.dense.get_mut(key as usize) {
+            Some(slot) if *slot != NO_NODE || memo.len < self.max_memo_entries => {
+                if *slot == NO_NODE {
+                    memo.len += 1;
+                }
+                *slot = top.0;
+            }
+            _ => self.memo_put_slow(key, top)?,
+        }
+        self.step(Some(top), key, None)
+    }
+
+    #[inline(never)]
+    fn memo_put_slow(&mut self, key: u64, top: NodeId) -> Result<()> {
+        if self.loader.memo.len >= self.max_memo_entries && self.loader.memo.get(key).is_none() {
             return Err(self.err(ErrorKind::LimitExceeded {
                 what: "memo entries",
                 limit: self.loader.options.limits.max_memo_entries as u64,
             }));
         }
         self.loader.memo.put(key, top);
-        self.step(Some(top), key, None)
+        Ok(())
     }
 
-    #[inline]
+    #[inline(always)]
     fn memo_get(&mut self, key: u64, shown: i64) -> Result<()> {
         match self.loader.memo.get(key) {
             Some(id) => {
@@ -843,6 +925,12 @@ impl<'d> Machine<'d, '_> {
         let symbolic = self.symbolic(target);
         let kind_name = self.py_type(target);
         let is_dict = matches!(self.kind(target), NodeKind::Dict(_));
+        if matches!(
+            self.kind(target),
+            NodeKind::List(_) | NodeKind::ByteArray(_)
+        ) {
+            return self.assign_items(target, &pairs, batch);
+        }
         if !is_dict && !symbolic {
             return Err(self.err(type_error(
                 "TypeError",
@@ -867,6 +955,97 @@ impl<'d> Machine<'d, '_> {
         Ok(())
     }
 
+    /// `SETITEM`/`SETITEMS` on a list or bytearray: `target[key] = value` for each pair, in
+    /// order, with the checks and messages of CPython's `list`/`bytearray` item assignment
+    /// (key type, then for a bytearray the byte value, then the index range). A key (or byte
+    /// value) whose Python type is unknown (a symbolic node) cannot be judged: that pair and
+    /// the rest are recorded as a mutation of the target instead.
+    fn assign_items(
+        &mut self,
+        target: NodeId,
+        pairs: &[(NodeId, NodeId)],
+        batch: bool,
+    ) -> Result<()> {
+        let is_list = matches!(self.kind(target), NodeKind::List(_));
+        let container = if is_list { "list" } else { "bytearray" };
+        for (i, &(k, v)) in pairs.iter().enumerate() {
+            if self.symbolic(k) || (!is_list && self.symbolic(v)) {
+                let m = if batch {
+                    Mutation::SetItems(pairs[i..].to_vec())
+                } else {
+                    Mutation::SetItem(k, v)
+                };
+                self.record_mutation(target, m);
+                return Ok(());
+            }
+            let index = match self.kind(k) {
+                NodeKind::Int(i) => *i,
+                NodeKind::Bool(b) => *b as i64,
+                NodeKind::BigInt(_) => {
+                    return Err(self.err(type_error(
+                        "IndexError",
+                        "cannot fit 'int' into an index-sized integer".to_string(),
+                    )))
+                }
+                _ => {
+                    return Err(self.err(type_error(
+                        "TypeError",
+                        format!(
+                            "{container} indices must be integers or slices, not {}",
+                            self.py_type(k)
+                        ),
+                    )))
+                }
+            };
+            let byte = if is_list {
+                0
+            } else {
+                match self.kind(v) {
+                    NodeKind::Int(x) if (0..256).contains(x) => *x as u8,
+                    NodeKind::Bool(b) => *b as u8,
+                    NodeKind::Int(_) | NodeKind::BigInt(_) => {
+                        return Err(self.err(type_error(
+                            "ValueError",
+                            "byte must be in range(0, 256)".to_string(),
+                        )))
+                    }
+                    _ => {
+                        return Err(self.err(type_error(
+                            "TypeError",
+                            format!(
+                                "'{}' object cannot be interpreted as an integer",
+                                self.py_type(v)
+                            ),
+                        )))
+                    }
+                }
+            };
+            let len = match self.kind(target) {
+                NodeKind::List(items) => items.len(),
+                NodeKind::ByteArray(span) => span.len,
+                _ => 0,
+            } as i64;
+            let at = if index < 0 { index + len } else { index };
+            if at < 0 || at >= len {
+                return Err(self.err(type_error(
+                    "IndexError",
+                    if is_list {
+                        "list assignment index out of range".to_string()
+                    } else {
+                        "bytearray index out of range".to_string()
+                    },
+                )));
+            }
+            let g = &mut self.loader.graph;
+            match &mut g.nodes[target.index()].kind {
+                NodeKind::List(items) => items[at as usize] = v,
+                NodeKind::ByteArray(span) => g.data[span.start + at as usize] = byte,
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
     fn check_callable(&self, id: NodeId) -> Result<()> {
         if self.symbolic(id) {
             return Ok(());
@@ -877,9 +1056,146 @@ impl<'d> Machine<'d, '_> {
         )))
     }
 
+    /// Runs the most frequent opcodes of real pickles when nothing unusual can happen (no
+    /// step recording, no pure-Python frame bookkeeping, in-range arguments, no limit or
+    /// error). Returns false, having changed nothing, whenever the general path must decide;
+    /// the general path then runs the same opcode with every check. Keeping this small and
+    /// branch-light is what makes memo-heavy and string-heavy pickles fast.
+    #[inline(always)]
+    fn fast_op(&mut self) -> bool {
+        let pos = self.pos;
+        let data = self.data;
+        let Some(&b) = data.get(pos) else {
+            return false;
+        };
+        match b {
+            // LONG_BINGET / BINGET: push a memoized node.
+            0x6a | 0x68 => {
+                let (key, width) = if b == 0x6a {
+                    let Some(a) = data.get(pos + 1..pos + 5) else {
+                        return false;
+                    };
+                    (u32::from_le_bytes([a[0], a[1], a[2], a[3]]) as usize, 5)
+                } else {
+                    let Some(&k) = data.get(pos + 1) else {
+                        return false;
+                    };
+                    (k as usize, 2)
+                };
+                let Some(&v) = self.loader.memo.dense.get(key) else {
+                    return false;
+                };
+                if v == NO_NODE || self.stack.len() >= self.max_stack {
+                    return false;
+                }
+                self.stack.push(NodeId(v));
+                self.pos = pos + width;
+                self.max_proto = self.max_proto.max(Opcode::LongBinget.proto());
+                true
+            }
+            // MEMOIZE / BINPUT: store the top of the stack in a dense memo slot.
+            0x94 | 0x71 => {
+                let (key, width, proto) = if b == 0x94 {
+                    (self.loader.memo.len, 1, Opcode::Memoize.proto())
+                } else {
+                    let Some(&k) = data.get(pos + 1) else {
+                        return false;
+                    };
+                    (k as usize, 2, Opcode::Binput.proto())
+                };
+                let len = self.stack.len();
+                if len <= self.fence() || key as u64 > self.memo_key_cap {
+                    return false;
+                }
+                let top = self.stack[len - 1];
+                let memo = &mut self.loader.memo;
+                match memo.dense.get_mut(key) {
+                    Some(slot) if *slot != NO_NODE => *slot = top.0,
+                    Some(slot) if memo.len < self.max_memo_entries => {
+                        *slot = top.0;
+                        memo.len += 1;
+                    }
+                    _ => return false,
+                }
+                self.pos = pos + width;
+                self.max_proto = self.max_proto.max(proto);
+                true
+            }
+            // MARK.
+            0x28 => {
+                self.marks.push(self.stack.len());
+                self.pos = pos + 1;
+                true
+            }
+            // SHORT_BINUNICODE: a str node whose text is copied into the graph.
+            0x8c => {
+                let Some(&n) = data.get(pos + 1) else {
+                    return false;
+                };
+                let Some(raw) = data.get(pos + 2..pos + 2 + n as usize) else {
+                    return false;
+                };
+                let g = &self.loader.graph;
+                if g.nodes.len() >= self.max_nodes
+                    || self.stack.len() >= self.max_stack
+                    || (!self.shared && g.data.len() + raw.len() > self.max_data_bytes)
+                    || validate_surrogatepass_range(raw).is_err()
+                {
+                    return false;
+                }
+                let g = &mut self.loader.graph;
+                let span = if self.shared {
+                    Span {
+                        start: (pos + 2) | Span::SHARED,
+                        len: raw.len(),
+                    }
+                } else {
+                    g.push_data(raw)
+                };
+                let id = g.push(NodeKind::Str(span), Opcode::ShortBinunicode, pos as u64);
+                self.stack.push(id);
+                self.pos = pos + 2 + n as usize;
+                self.max_proto = self.max_proto.max(Opcode::ShortBinunicode.proto());
+                true
+            }
+            // BININT1 / NONE / EMPTY_LIST / EMPTY_DICT / NEWTRUE / NEWFALSE: a new scalar or
+            // empty container.
+            0x4b | 0x4e | 0x5d | 0x7d | 0x88 | 0x89 => {
+                let (kind, width, op) = match b {
+                    0x4b => {
+                        let Some(&v) = data.get(pos + 1) else {
+                            return false;
+                        };
+                        (NodeKind::Int(v as i64), 2, Opcode::Binint1)
+                    }
+                    0x4e => (NodeKind::None, 1, Opcode::None),
+                    0x5d => (NodeKind::List(Vec::new()), 1, Opcode::EmptyList),
+                    0x7d => (NodeKind::Dict(Vec::new()), 1, Opcode::EmptyDict),
+                    0x88 => (NodeKind::Bool(true), 1, Opcode::Newtrue),
+                    _ => (NodeKind::Bool(false), 1, Opcode::Newfalse),
+                };
+                if self.loader.graph.nodes.len() >= self.max_nodes
+                    || self.stack.len() >= self.max_stack
+                {
+                    return false;
+                }
+                let id = self.loader.graph.push(kind, op, pos as u64);
+                self.stack.push(id);
+                self.pos = pos + width;
+                self.max_proto = self.max_proto.max(op.proto());
+                true
+            }
+            _ => false,
+        }
+    }
+
     fn run(mut self, start: usize) -> Result<Loaded> {
         let strict = self.strict();
+        let fast = !self.record_steps;
         loop {
+            if fast && self.frame_end.is_none() && self.fast_op() {
+                continue;
+            }
             self.op_offset = self.pos;
             self.op = None;
             if self.frame_end.is_some() {
@@ -1246,11 +1562,11 @@ impl<'d> Machine<'d, '_> {
                         _ => u64::from_le_bytes(self.take_array()?),
                     };
                     let raw = self.counted(n)?;
-                    let span = self.push_data(raw)?;
+                    // Bytearrays are mutable (SETITEM), so always copied.
                     let kind = if op == Opcode::Bytearray8 {
-                        NodeKind::ByteArray(span)
+                        NodeKind::ByteArray(self.push_data(raw)?)
                     } else {
-                        NodeKind::Bytes(span)
+                        NodeKind::Bytes(self.payload_span(raw)?)
                     };
                     let id = self.push_node(kind)?;
                     self.push(id)?;
@@ -1730,6 +2046,25 @@ pub fn loads(data: &[u8]) -> Result<Graph> {
 pub fn loads_with(data: &[u8], options: &LoadOptions) -> Result<Graph> {
     let mut loader = Loader::new(options.clone());
     loader.load_at(data, 0)?;
+    Ok(loader.into_graph())
+}
+
+/// Loads the first pickle of `input` with `options`, referencing its strings and bytes instead
+/// of copying them (see [`Loader::load_shared_at`]); the graph keeps `input` alive.
+///
+/// ```
+/// use std::sync::Arc;
+/// use brine_pickle_core::{loads_shared, LoadOptions, SharedInput};
+///
+/// // pickle.dumps(b"abc", 4)
+/// let data = Arc::new(b"\x80\x04\x95\x07\x00\x00\x00\x00\x00\x00\x00C\x03abc\x94.".to_vec());
+/// let graph = loads_shared(&SharedInput::new(data), &LoadOptions::default()).unwrap();
+/// assert_eq!(graph.as_bytes(graph.root()), Some(&b"abc"[..]));
+/// assert!(graph.data.is_empty());
+/// ```
+pub fn loads_shared(input: &SharedInput, options: &LoadOptions) -> Result<Graph> {
+    let mut loader = Loader::new(options.clone());
+    loader.load_shared_at(input, 0)?;
     Ok(loader.into_graph())
 }
 

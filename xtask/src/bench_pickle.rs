@@ -2,6 +2,9 @@
 //! `pickle.loads` (GC on and off) and `pickletools.genops`, `serde-pickle`, and ours (the
 //! symbolic load `brine_pickle_core::loads` and the zero-copy opcode reader).
 //!
+//! "ours copy" is `loads(&[u8])` (strings and bytes copied into the graph), "ours load" is
+//! `loads_shared` (they reference the shared input buffer, no copy); "vs" ratios use the latter.
+//!
 //! Inputs are made by the newest installed CPython 3 into a temporary directory: a ~10 MB mixed
 //! structure, 2 M short strings, a memo-heavy graph, one 64 MB bytes object, and a list nested
 //! 20,000 deep (all protocol 4). serde-pickle runs in a child process (it recurses and may
@@ -239,16 +242,18 @@ fn run_in(py: &brine_tests::Interpreter, dir: &Path, rounds: usize) -> crate::Ta
         py.full_version
     );
     println!(
-        "{:<12} {:>8} | {:>9} {:>9} {:>9} {:>11} | {:>9} {:>9} {:>8} | {:>8} {:>8} {:>9}",
+        "{:<12} {:>8} | {:>9} {:>9} {:>9} {:>11} | {:>9} {:>9} {:>9} {:>8} | {:>8} {:>8} {:>8} {:>9}",
         "file",
         "MB",
         "py gc-on",
         "py gc-off",
         "genops",
         "serde-pkl",
+        "ours copy",
         "ours load",
         "ours ops",
         "ops GB/s",
+        "copy/gc-on",
         "vs gc-on",
         "vs genops",
         "vs serde"
@@ -266,8 +271,15 @@ fn run_in(py: &brine_tests::Interpreter, dir: &Path, rounds: usize) -> crate::Ta
                     .collect()
             })
             .unwrap_or_default();
-        let (load_t, g) = best_of(rounds, || brine_pickle_core::loads(&data));
+        let (copy_t, g) = best_of(rounds, || brine_pickle_core::loads(&data));
         let nodes = g.map(|g| g.len()).map_err(|e| e.to_string())?;
+        // The zero-copy load: strings and bytes reference the (shared) input buffer.
+        let shared = brine_pickle_core::SharedInput::new(std::sync::Arc::new(data.clone()));
+        let options = brine_pickle_core::LoadOptions::default();
+        let (load_t, g) = best_of(rounds, || {
+            brine_pickle_core::loads_shared(&shared, &options)
+        });
+        g.map_err(|e| e.to_string())?;
         let (ops_t, n_ops) = best_of(rounds, || {
             brine_pickle_core::reader::OpReader::new(&data)
                 .filter(|r| r.is_ok())
@@ -301,16 +313,18 @@ fn run_in(py: &brine_tests::Interpreter, dir: &Path, rounds: usize) -> crate::Ta
             }
         };
         println!(
-            "{:<12} {:>8.1} | {:>9} {:>9} {:>9} {:>11} | {:>9} {:>9} {:>8.2} | {:>8} {:>8} {:>9}",
+            "{:<12} {:>8.1} | {:>9} {:>9} {:>9} {:>11} | {:>9} {:>9} {:>9} {:>8.2} | {:>8} {:>8} {:>8} {:>9}",
             name,
             mb,
             ms(get(0)),
             ms(get(1)),
             ms(get(2)),
             ms(serde_t),
+            ms(copy_t),
             ms(load_t),
             ms(ops_t),
             data.len() as f64 / ops_t / 1e9,
+            ratio(get(0), copy_t),
             ratio(get(0), load_t),
             ratio(get(2), ops_t),
             ratio(serde_t, load_t),
