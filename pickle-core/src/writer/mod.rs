@@ -28,6 +28,7 @@
 //! ```
 
 mod compat;
+mod discarded;
 mod encode;
 mod output;
 mod save;

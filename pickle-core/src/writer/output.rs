@@ -80,6 +80,11 @@ impl Output {
         }
     }
 
+    /// Bytes written so far (without the `FRAME` headers still to come).
+    pub(crate) fn len(&self) -> usize {
+        self.out.len() + self.frame.len()
+    }
+
     /// Flushes the last frame and returns the bytes.
     pub(crate) fn finish(mut self) -> Vec<u8> {
         self.commit_frame(true);

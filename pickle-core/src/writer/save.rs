@@ -69,6 +69,8 @@ pub(crate) struct Saver<'g> {
     latin1: Option<u32>,
     mutations: HashMap<NodeId, Vec<&'g Mutation>>,
     tasks: Vec<Task>,
+    /// [`Profile::Recorded`]: values the source built and POPped, last first.
+    discarded: Vec<super::discarded::Discarded>,
 }
 
 impl<'g> Saver<'g> {
@@ -94,6 +96,11 @@ impl<'g> Saver<'g> {
             latin1: None,
             mutations,
             tasks: Vec::new(),
+            discarded: if opts.profile == Profile::Recorded {
+                super::discarded::discarded_values(graph)
+            } else {
+                Vec::new()
+            },
         }
     }
 
@@ -109,7 +116,14 @@ impl<'g> Saver<'g> {
             self.out.start_framing();
         }
         self.tasks.push(Task::Save(Ref::Node(root), 0));
-        while let Some(task) = self.tasks.pop() {
+        loop {
+            // A value the source built only to POP it goes exactly where the source had it
+            // (recorded mode writes the source's bytes in order, so positions agree).
+            if let Some(d) = self.next_discarded() {
+                self.tasks.push(Task::Op(Opcode::Pop));
+                self.tasks.push(Task::Save(Ref::Node(d), 1));
+            }
+            let Some(task) = self.tasks.pop() else { break };
             self.run(task)?;
         }
         self.out.byte(Opcode::Stop.byte());
@@ -118,6 +132,22 @@ impl<'g> Saver<'g> {
             Some(_) => insert_recorded_frames(bytes, &self.graph.frames),
             None => bytes,
         })
+    }
+
+    /// The discarded value due at the current output position, if any (ones whose position
+    /// has passed, because the output already differs from the source, are dropped).
+    fn next_discarded(&mut self) -> Option<NodeId> {
+        let pos = self.out.len();
+        while let Some(d) = self.discarded.last() {
+            if d.at < pos {
+                self.discarded.pop();
+            } else if d.at == pos {
+                return self.discarded.pop().map(|d| d.node);
+            } else {
+                return None;
+            }
+        }
+        None
     }
 
     fn run(&mut self, task: Task) -> Result<(), WriteError> {
