@@ -170,8 +170,14 @@ pub fn argrepr(ins: &Instruction<'_, '_>, code: &Code<'_>, labels: Option<&JumpT
         ArgVal::Jump(_) if v < (3, 10) && ins.info.arg == ArgKind::JumpAbsolute => String::new(),
         ArgVal::Jump(target) => {
             if v >= (3, 13) {
+                // 3.14's END_ASYNC_FOR points back at the loop it ends.
+                let preposition = if name == "END_ASYNC_FOR" {
+                    "from"
+                } else {
+                    "to"
+                };
                 match labels.and_then(|l| l.label_of(target)) {
-                    Some(n) => format!("to L{n}"),
+                    Some(n) => format!("{preposition} L{n}"),
                     None => String::new(),
                 }
             } else {
@@ -213,17 +219,22 @@ pub fn argrepr(ins: &Instruction<'_, '_>, code: &Code<'_>, labels: Option<&JumpT
                 .get(arg as usize)
                 .map(|s| s.to_string())
                 .unwrap_or_default(),
-            ArgKind::SmallInt => arg.to_string(),
-            ArgKind::CommonConstant => [
-                "AssertionError",
-                "NotImplementedError",
-                "tuple",
-                "all",
-                "any",
-            ]
-            .get(arg as usize)
-            .map(|s| s.to_string())
-            .unwrap_or_default(),
+            // 3.14's dis leaves LOAD_SMALL_INT's argrepr empty (the listing shows the arg).
+            ArgKind::SmallInt => String::new(),
+            ArgKind::CommonConstant => t
+                .common_constants
+                .get(arg as usize)
+                .map(|s| s.to_string())
+                .unwrap_or_default(),
+            ArgKind::IsOp if v >= (3, 14) => if arg != 0 { "is not" } else { "is" }.to_string(),
+            ArgKind::ContainsOp if v >= (3, 14) => {
+                if arg != 0 { "not in" } else { "in" }.to_string()
+            }
+            _ if name == "LOAD_SPECIAL" => t
+                .special_method_names
+                .get(arg as usize)
+                .map(|s| s.to_string())
+                .unwrap_or_default(),
             _ if (name == "MAKE_FUNCTION" && ((3, 8)..(3, 13)).contains(&v))
                 || name == "SET_FUNCTION_ATTRIBUTE" =>
             {

@@ -1,7 +1,8 @@
 //! The committed opcode tables of `codeobj` are what `cargo xtask codegen` would produce.
 //!
 //! * Offline: regenerate the Rust from the committed JSON and compare with the committed Rust.
-//! * Live: each installed interpreter's dump equals its committed JSON (skipped without Python).
+//! * Live: each installed interpreter's dump equals its committed JSON (skipped without Python),
+//!   and so does 3.14's from Pyodide when `BRINE_PYODIDE` names one.
 
 #[allow(dead_code)]
 #[path = "../../xtask/src/codegen.rs"]
@@ -61,4 +62,34 @@ fn interpreter_dumps_match_committed_json() {
             assert_eq!(committed, dumped, "{} is stale", path.display());
         }
     }
+}
+
+#[test]
+fn pyodide_dumps_match_committed_json() {
+    let Some(dir) = codegen::pyodide_dir() else {
+        skip_live(
+            "pyodide_dumps_match_committed_json",
+            "BRINE_PYODIDE does not name a Pyodide folder",
+        );
+        return;
+    };
+    let root = workspace_root();
+    let dumped = codegen::run_pyodide(&root, &dir, codegen::DUMP_SCRIPT).expect("dump");
+    let label = codegen::dump_version(&dumped).expect("version");
+    let path = root
+        .join(codegen::DATA_DIR)
+        .join(format!("cpython-{label}.json"));
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert_eq!(
+        committed,
+        dumped,
+        "{} differs from Pyodide's",
+        path.display()
+    );
+    let dumped = codegen::run_pyodide(&root, &dir, codegen::PRINTABLE_SCRIPT).expect("dump");
+    let path = root
+        .join(codegen::PRINTABLE_DIR)
+        .join(format!("cpython-{label}.json"));
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert_eq!(committed, dumped, "{} is stale", path.display());
 }

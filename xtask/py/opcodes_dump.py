@@ -90,6 +90,17 @@ def main():
     out["intrinsic_1"] = list(i1) if i1 is not None else None
     out["intrinsic_2"] = list(i2) if i2 is not None else None
 
+    # 3.14+: LOAD_SPECIAL's method names and LOAD_COMMON_CONSTANT's objects, each as dis shows
+    # it (a class by its name, anything else by its repr); the keys are absent before, so older
+    # dumps do not change.
+    specials = getattr(opcode, "_special_method_names", None)
+    if specials is not None:
+        out["special_method_names"] = list(specials)
+    commons = getattr(opcode, "_common_constants", None)
+    if commons is not None:
+        out["common_constants"] = [c.__name__ if isinstance(c, type) else repr(c)
+                                   for c in commons]
+
     text = json.dumps(out, sort_keys=True, indent=1, separators=(",", ": "))
     sys.stdout.write(text + "\n")
 

@@ -2,8 +2,9 @@
 //!
 //! Two steps:
 //! 1. For every installed interpreter, run `xtask/py/opcodes_dump.py` and store its output as
-//!    `codeobj/data/opcodes/cpython-X.Y.json` (the JSON of versions with no interpreter here,
-//!    3.0–3.5 and 3.14, is committed by hand from `xtask/py/opcodes_from_xdis.py`).
+//!    `codeobj/data/opcodes/cpython-X.Y.json`; likewise for CPython 3.14 running as WebAssembly
+//!    (Pyodide under `node`) when `BRINE_PYODIDE` names a Pyodide folder. The JSON of 3.0–3.5
+//!    (no interpreter) is committed as written from those releases' `Lib/opcode.py`.
 //! 2. Turn every JSON file into `codeobj/src/opcodes/generated/cpython_X_Y.rs` plus a `mod.rs`
 //!    listing them.
 //!
@@ -59,6 +60,23 @@ pub fn run(args: &[String]) -> Result<(), String> {
         }
     }
 
+    // Step 1b: CPython in WebAssembly (Pyodide) under node, for a version with no native
+    // interpreter here (3.14).
+    match pyodide_dir() {
+        Some(dir) => {
+            let json = run_pyodide(&root, &dir, DUMP_SCRIPT)?;
+            let label = dump_version(&json)?;
+            let path = root.join(DATA_DIR).join(format!("cpython-{label}.json"));
+            update(&path, &json, check, &mut stale)?;
+            let json = run_pyodide(&root, &dir, PRINTABLE_SCRIPT)?;
+            let path = root
+                .join(PRINTABLE_DIR)
+                .join(format!("cpython-{label}.json"));
+            update(&path, &json, check, &mut stale)?;
+        }
+        None => println!("codegen: {PYODIDE_ENV} not set; 3.14 tables used as committed"),
+    }
+
     // Step 2: JSON -> Rust. In check mode, read the JSON we would have written.
     let files = generate_all(&root.join(DATA_DIR))?;
     let out_dir = root.join(GENERATED_DIR);
@@ -107,6 +125,63 @@ pub fn run_script(
         ));
     }
     String::from_utf8(out.stdout).map_err(|e| format!("dump output is not UTF-8: {e}"))
+}
+
+/// The environment variable naming a Pyodide distribution (the folder holding `pyodide.mjs`,
+/// e.g. `node_modules/pyodide` after `npm install pyodide@314.0.7`): CPython 3.14 compiled to
+/// WebAssembly, run by `node`. The 3.14 tables come from it.
+pub const PYODIDE_ENV: &str = "BRINE_PYODIDE";
+
+/// The Pyodide folder from [`PYODIDE_ENV`], when it is set and holds `pyodide.mjs`.
+pub fn pyodide_dir() -> Option<PathBuf> {
+    let dir = PathBuf::from(std::env::var_os(PYODIDE_ENV)?);
+    dir.join("pyodide.mjs").is_file().then_some(dir)
+}
+
+/// Loads Pyodide, mounts the workspace at `/host`, runs the script given as the first argument
+/// with `sys.argv` set, and passes its standard output through byte for byte.
+const PYODIDE_RUNNER: &str = r#"
+const [dir, root, script] = process.argv.slice(-3);
+const { loadPyodide } = await import(dir + "/pyodide.mjs");
+const py = await loadPyodide({ indexURL: dir + "/", env: { PYTHONHASHSEED: "0" } });
+const write = (stream) => ({ write: (buf) => { stream.write(buf); return buf.length; } });
+py.setStdout(write(process.stdout));
+py.setStderr(write(process.stderr));
+py.FS.mkdirTree("/host");
+py.FS.mount(py.FS.filesystems.NODEFS, { root }, "/host");
+py.globals.set("SCRIPT", "/host/" + script);
+await py.runPythonAsync(
+  "import sys\nsys.argv = [SCRIPT]\n" +
+  "exec(compile(open(SCRIPT).read(), SCRIPT, 'exec'), {'__name__': '__main__'})");
+"#;
+
+/// Runs one of the scripts under Pyodide (see [`PYODIDE_ENV`]) and returns its standard output.
+pub fn run_pyodide(root: &Path, dir: &Path, script: &str) -> Result<String, String> {
+    let out = std::process::Command::new("node")
+        .arg("--input-type=module")
+        .arg("-e")
+        .arg(PYODIDE_RUNNER)
+        .arg(dir)
+        .arg(root)
+        .arg(script)
+        .output()
+        .map_err(|e| format!("running node for Pyodide: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "Pyodide {script} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    String::from_utf8(out.stdout).map_err(|e| format!("Pyodide output is not UTF-8: {e}"))
+}
+
+/// The `"version"` (`X.Y`) a dump says it comes from.
+pub fn dump_version(json: &str) -> Result<String, String> {
+    let v: Value = serde_json::from_str(json).map_err(|e| format!("dump: {e}"))?;
+    v.get("version")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .ok_or_else(|| "dump has no version".to_string())
 }
 
 fn update(path: &Path, text: &str, check: bool, stale: &mut Vec<String>) -> Result<(), String> {
@@ -566,6 +641,16 @@ pub fn generate_table(ver: (u8, u8), json: &Value) -> Result<String, String> {
         .map(|(name, num)| format!("({}, {num})", rust_str(name)))
         .collect();
     let _ = writeln!(s, "    pseudo: &[{}],", ps.join(", "));
+    let _ = writeln!(
+        s,
+        "    special_method_names: {},",
+        strs(str_list(json, "special_method_names")?)
+    );
+    let _ = writeln!(
+        s,
+        "    common_constants: {},",
+        strs(str_list(json, "common_constants")?)
+    );
     s.push_str("};\n");
     Ok(s)
 }

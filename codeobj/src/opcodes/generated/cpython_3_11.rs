@@ -273,4 +273,6 @@ pub(crate) static TABLE: OpcodeTable = OpcodeTable {
     intrinsic_1: &[],
     intrinsic_2: &[],
     pseudo: &[],
+    special_method_names: &[],
+    common_constants: &[],
 };

@@ -6,15 +6,15 @@ use crate::opcodes::{ArgKind, OpFlags, OpInfo, OpKind, OpcodeTable};
 /// The CPython 3.14 table.
 pub(crate) static TABLE: OpcodeTable = OpcodeTable {
     version: (3, 14),
-    python: None,
-    have_argument: 44,
+    python: Some("3.14.2"),
+    have_argument: 43,
     extended_arg: 69,
-    min_instrumented: Some(233),
+    min_instrumented: Some(234),
     ops: [
         OpInfo { name: "CACHE", kind: OpKind::Real, arg: ArgKind::None, flags: OpFlags::empty(), caches: 0, deopt: None }, // 0
         OpInfo { name: "BINARY_SLICE", kind: OpKind::Real, arg: ArgKind::None, flags: OpFlags::empty(), caches: 0, deopt: None }, // 1
         OpInfo { name: "BUILD_TEMPLATE", kind: OpKind::Real, arg: ArgKind::None, flags: OpFlags::empty(), caches: 0, deopt: None }, // 2
-        OpInfo { name: "BINARY_OP_INPLACE_ADD_UNICODE", kind: OpKind::Real, arg: ArgKind::None, flags: OpFlags::LOCAL, caches: 0, deopt: None }, // 3
+        OpInfo { name: "BINARY_OP_INPLACE_ADD_UNICODE", kind: OpKind::Specialized, arg: ArgKind::BinaryOp, flags: OpFlags::HAS_ARG, caches: 5, deopt: Some(44) }, // 3
         OpInfo { name: "CALL_FUNCTION_EX", kind: OpKind::Real, arg: ArgKind::None, flags: OpFlags::empty(), caches: 0, deopt: None }, // 4
         OpInfo { name: "CHECK_EG_MATCH", kind: OpKind::Real, arg: ArgKind::None, flags: OpFlags::empty(), caches: 0, deopt: None }, // 5
         OpInfo { name: "CHECK_EXC_MATCH", kind: OpKind::Real, arg: ArgKind::None, flags: OpFlags::empty(), caches: 0, deopt: None }, // 6
@@ -79,16 +79,16 @@ pub(crate) static TABLE: OpcodeTable = OpcodeTable {
         OpInfo { name: "DELETE_NAME", kind: OpKind::Real, arg: ArgKind::Name, flags: OpFlags::HAS_ARG.union(OpFlags::NAME), caches: 0, deopt: None }, // 65
         OpInfo { name: "DICT_MERGE", kind: OpKind::Real, arg: ArgKind::Int, flags: OpFlags::HAS_ARG, caches: 0, deopt: None }, // 66
         OpInfo { name: "DICT_UPDATE", kind: OpKind::Real, arg: ArgKind::Int, flags: OpFlags::HAS_ARG, caches: 0, deopt: None }, // 67
-        OpInfo { name: "END_ASYNC_FOR", kind: OpKind::Real, arg: ArgKind::JumpBackward, flags: OpFlags::HAS_ARG.union(OpFlags::JREL), caches: 0, deopt: None }, // 68
+        OpInfo { name: "END_ASYNC_FOR", kind: OpKind::Real, arg: ArgKind::JumpBackward, flags: OpFlags::HAS_ARG.union(OpFlags::JREL).union(OpFlags::JUMP), caches: 0, deopt: None }, // 68
         OpInfo { name: "EXTENDED_ARG", kind: OpKind::Real, arg: ArgKind::Int, flags: OpFlags::HAS_ARG, caches: 0, deopt: None }, // 69
-        OpInfo { name: "FOR_ITER", kind: OpKind::Real, arg: ArgKind::JumpForward, flags: OpFlags::HAS_ARG.union(OpFlags::JREL), caches: 1, deopt: None }, // 70
+        OpInfo { name: "FOR_ITER", kind: OpKind::Real, arg: ArgKind::JumpForward, flags: OpFlags::HAS_ARG.union(OpFlags::JREL).union(OpFlags::JUMP), caches: 1, deopt: None }, // 70
         OpInfo { name: "GET_AWAITABLE", kind: OpKind::Real, arg: ArgKind::Int, flags: OpFlags::HAS_ARG, caches: 0, deopt: None }, // 71
         OpInfo { name: "IMPORT_FROM", kind: OpKind::Real, arg: ArgKind::Name, flags: OpFlags::HAS_ARG.union(OpFlags::NAME), caches: 0, deopt: None }, // 72
         OpInfo { name: "IMPORT_NAME", kind: OpKind::Real, arg: ArgKind::Name, flags: OpFlags::HAS_ARG.union(OpFlags::NAME), caches: 0, deopt: None }, // 73
         OpInfo { name: "IS_OP", kind: OpKind::Real, arg: ArgKind::IsOp, flags: OpFlags::HAS_ARG, caches: 0, deopt: None }, // 74
-        OpInfo { name: "JUMP_BACKWARD", kind: OpKind::Real, arg: ArgKind::JumpBackward, flags: OpFlags::HAS_ARG.union(OpFlags::JREL), caches: 1, deopt: None }, // 75
-        OpInfo { name: "JUMP_BACKWARD_NO_INTERRUPT", kind: OpKind::Real, arg: ArgKind::JumpBackward, flags: OpFlags::HAS_ARG.union(OpFlags::JREL), caches: 0, deopt: None }, // 76
-        OpInfo { name: "JUMP_FORWARD", kind: OpKind::Real, arg: ArgKind::JumpForward, flags: OpFlags::HAS_ARG.union(OpFlags::JREL), caches: 0, deopt: None }, // 77
+        OpInfo { name: "JUMP_BACKWARD", kind: OpKind::Real, arg: ArgKind::JumpBackward, flags: OpFlags::HAS_ARG.union(OpFlags::JREL).union(OpFlags::JUMP), caches: 1, deopt: None }, // 75
+        OpInfo { name: "JUMP_BACKWARD_NO_INTERRUPT", kind: OpKind::Real, arg: ArgKind::JumpBackward, flags: OpFlags::HAS_ARG.union(OpFlags::JREL).union(OpFlags::JUMP), caches: 0, deopt: None }, // 76
+        OpInfo { name: "JUMP_FORWARD", kind: OpKind::Real, arg: ArgKind::JumpForward, flags: OpFlags::HAS_ARG.union(OpFlags::JREL).union(OpFlags::JUMP), caches: 0, deopt: None }, // 77
         OpInfo { name: "LIST_APPEND", kind: OpKind::Real, arg: ArgKind::Int, flags: OpFlags::HAS_ARG, caches: 0, deopt: None }, // 78
         OpInfo { name: "LIST_EXTEND", kind: OpKind::Real, arg: ArgKind::Int, flags: OpFlags::HAS_ARG, caches: 0, deopt: None }, // 79
         OpInfo { name: "LOAD_ATTR", kind: OpKind::Real, arg: ArgKind::AttrName, flags: OpFlags::HAS_ARG.union(OpFlags::NAME), caches: 9, deopt: None }, // 80
@@ -111,13 +111,13 @@ pub(crate) static TABLE: OpcodeTable = OpcodeTable {
         OpInfo { name: "MAKE_CELL", kind: OpKind::Real, arg: ArgKind::Free, flags: OpFlags::HAS_ARG.union(OpFlags::FREE), caches: 0, deopt: None }, // 97
         OpInfo { name: "MAP_ADD", kind: OpKind::Real, arg: ArgKind::Int, flags: OpFlags::HAS_ARG, caches: 0, deopt: None }, // 98
         OpInfo { name: "MATCH_CLASS", kind: OpKind::Real, arg: ArgKind::Int, flags: OpFlags::HAS_ARG, caches: 0, deopt: None }, // 99
-        OpInfo { name: "POP_JUMP_IF_FALSE", kind: OpKind::Real, arg: ArgKind::JumpForward, flags: OpFlags::HAS_ARG.union(OpFlags::JREL), caches: 1, deopt: None }, // 100
-        OpInfo { name: "POP_JUMP_IF_NONE", kind: OpKind::Real, arg: ArgKind::JumpForward, flags: OpFlags::HAS_ARG.union(OpFlags::JREL), caches: 1, deopt: None }, // 101
-        OpInfo { name: "POP_JUMP_IF_NOT_NONE", kind: OpKind::Real, arg: ArgKind::JumpForward, flags: OpFlags::HAS_ARG.union(OpFlags::JREL), caches: 1, deopt: None }, // 102
-        OpInfo { name: "POP_JUMP_IF_TRUE", kind: OpKind::Real, arg: ArgKind::JumpForward, flags: OpFlags::HAS_ARG.union(OpFlags::JREL), caches: 1, deopt: None }, // 103
+        OpInfo { name: "POP_JUMP_IF_FALSE", kind: OpKind::Real, arg: ArgKind::JumpForward, flags: OpFlags::HAS_ARG.union(OpFlags::JREL).union(OpFlags::JUMP), caches: 1, deopt: None }, // 100
+        OpInfo { name: "POP_JUMP_IF_NONE", kind: OpKind::Real, arg: ArgKind::JumpForward, flags: OpFlags::HAS_ARG.union(OpFlags::JREL).union(OpFlags::JUMP), caches: 1, deopt: None }, // 101
+        OpInfo { name: "POP_JUMP_IF_NOT_NONE", kind: OpKind::Real, arg: ArgKind::JumpForward, flags: OpFlags::HAS_ARG.union(OpFlags::JREL).union(OpFlags::JUMP), caches: 1, deopt: None }, // 102
+        OpInfo { name: "POP_JUMP_IF_TRUE", kind: OpKind::Real, arg: ArgKind::JumpForward, flags: OpFlags::HAS_ARG.union(OpFlags::JREL).union(OpFlags::JUMP), caches: 1, deopt: None }, // 103
         OpInfo { name: "RAISE_VARARGS", kind: OpKind::Real, arg: ArgKind::Int, flags: OpFlags::HAS_ARG, caches: 0, deopt: None }, // 104
         OpInfo { name: "RERAISE", kind: OpKind::Real, arg: ArgKind::Int, flags: OpFlags::HAS_ARG, caches: 0, deopt: None }, // 105
-        OpInfo { name: "SEND", kind: OpKind::Real, arg: ArgKind::JumpForward, flags: OpFlags::HAS_ARG.union(OpFlags::JREL), caches: 1, deopt: None }, // 106
+        OpInfo { name: "SEND", kind: OpKind::Real, arg: ArgKind::JumpForward, flags: OpFlags::HAS_ARG.union(OpFlags::JREL).union(OpFlags::JUMP), caches: 1, deopt: None }, // 106
         OpInfo { name: "SET_ADD", kind: OpKind::Real, arg: ArgKind::Int, flags: OpFlags::HAS_ARG, caches: 0, deopt: None }, // 107
         OpInfo { name: "SET_FUNCTION_ATTRIBUTE", kind: OpKind::Real, arg: ArgKind::Int, flags: OpFlags::HAS_ARG, caches: 0, deopt: None }, // 108
         OpInfo { name: "SET_UPDATE", kind: OpKind::Real, arg: ArgKind::Int, flags: OpFlags::HAS_ARG, caches: 0, deopt: None }, // 109
@@ -182,15 +182,15 @@ pub(crate) static TABLE: OpcodeTable = OpcodeTable {
         OpInfo { name: "COMPARE_OP_STR", kind: OpKind::Specialized, arg: ArgKind::Compare, flags: OpFlags::HAS_ARG, caches: 1, deopt: Some(56) }, // 168
         OpInfo { name: "CONTAINS_OP_DICT", kind: OpKind::Specialized, arg: ArgKind::ContainsOp, flags: OpFlags::HAS_ARG, caches: 1, deopt: Some(57) }, // 169
         OpInfo { name: "CONTAINS_OP_SET", kind: OpKind::Specialized, arg: ArgKind::ContainsOp, flags: OpFlags::HAS_ARG, caches: 1, deopt: Some(57) }, // 170
-        OpInfo { name: "FOR_ITER_GEN", kind: OpKind::Specialized, arg: ArgKind::JumpForward, flags: OpFlags::HAS_ARG.union(OpFlags::JREL), caches: 1, deopt: Some(70) }, // 171
-        OpInfo { name: "FOR_ITER_LIST", kind: OpKind::Specialized, arg: ArgKind::JumpForward, flags: OpFlags::HAS_ARG.union(OpFlags::JREL), caches: 1, deopt: Some(70) }, // 172
-        OpInfo { name: "FOR_ITER_RANGE", kind: OpKind::Specialized, arg: ArgKind::JumpForward, flags: OpFlags::HAS_ARG.union(OpFlags::JREL), caches: 1, deopt: Some(70) }, // 173
-        OpInfo { name: "FOR_ITER_TUPLE", kind: OpKind::Specialized, arg: ArgKind::JumpForward, flags: OpFlags::HAS_ARG.union(OpFlags::JREL), caches: 1, deopt: Some(70) }, // 174
-        OpInfo { name: "JUMP_BACKWARD_JIT", kind: OpKind::Specialized, arg: ArgKind::JumpBackward, flags: OpFlags::HAS_ARG.union(OpFlags::JREL), caches: 1, deopt: Some(75) }, // 175
-        OpInfo { name: "JUMP_BACKWARD_NO_JIT", kind: OpKind::Specialized, arg: ArgKind::JumpBackward, flags: OpFlags::HAS_ARG.union(OpFlags::JREL), caches: 1, deopt: Some(75) }, // 176
+        OpInfo { name: "FOR_ITER_GEN", kind: OpKind::Specialized, arg: ArgKind::JumpForward, flags: OpFlags::HAS_ARG, caches: 1, deopt: Some(70) }, // 171
+        OpInfo { name: "FOR_ITER_LIST", kind: OpKind::Specialized, arg: ArgKind::JumpForward, flags: OpFlags::HAS_ARG, caches: 1, deopt: Some(70) }, // 172
+        OpInfo { name: "FOR_ITER_RANGE", kind: OpKind::Specialized, arg: ArgKind::JumpForward, flags: OpFlags::HAS_ARG, caches: 1, deopt: Some(70) }, // 173
+        OpInfo { name: "FOR_ITER_TUPLE", kind: OpKind::Specialized, arg: ArgKind::JumpForward, flags: OpFlags::HAS_ARG, caches: 1, deopt: Some(70) }, // 174
+        OpInfo { name: "JUMP_BACKWARD_JIT", kind: OpKind::Specialized, arg: ArgKind::JumpBackward, flags: OpFlags::HAS_ARG, caches: 1, deopt: Some(75) }, // 175
+        OpInfo { name: "JUMP_BACKWARD_NO_JIT", kind: OpKind::Specialized, arg: ArgKind::JumpBackward, flags: OpFlags::HAS_ARG, caches: 1, deopt: Some(75) }, // 176
         OpInfo { name: "LOAD_ATTR_CLASS", kind: OpKind::Specialized, arg: ArgKind::AttrName, flags: OpFlags::HAS_ARG, caches: 9, deopt: Some(80) }, // 177
         OpInfo { name: "LOAD_ATTR_CLASS_WITH_METACLASS_CHECK", kind: OpKind::Specialized, arg: ArgKind::AttrName, flags: OpFlags::HAS_ARG, caches: 9, deopt: Some(80) }, // 178
-        OpInfo { name: "LOAD_ATTR_GETATTRIBUTE_OVERRIDDEN", kind: OpKind::Specialized, arg: ArgKind::AttrName, flags: OpFlags::HAS_ARG.union(OpFlags::NAME), caches: 9, deopt: Some(80) }, // 179
+        OpInfo { name: "LOAD_ATTR_GETATTRIBUTE_OVERRIDDEN", kind: OpKind::Specialized, arg: ArgKind::AttrName, flags: OpFlags::HAS_ARG, caches: 9, deopt: Some(80) }, // 179
         OpInfo { name: "LOAD_ATTR_INSTANCE_VALUE", kind: OpKind::Specialized, arg: ArgKind::AttrName, flags: OpFlags::HAS_ARG, caches: 9, deopt: Some(80) }, // 180
         OpInfo { name: "LOAD_ATTR_METHOD_LAZY_DICT", kind: OpKind::Specialized, arg: ArgKind::AttrName, flags: OpFlags::HAS_ARG, caches: 9, deopt: Some(80) }, // 181
         OpInfo { name: "LOAD_ATTR_METHOD_NO_DICT", kind: OpKind::Specialized, arg: ArgKind::AttrName, flags: OpFlags::HAS_ARG, caches: 9, deopt: Some(80) }, // 182
@@ -200,29 +200,29 @@ pub(crate) static TABLE: OpcodeTable = OpcodeTable {
         OpInfo { name: "LOAD_ATTR_NONDESCRIPTOR_WITH_VALUES", kind: OpKind::Specialized, arg: ArgKind::AttrName, flags: OpFlags::HAS_ARG, caches: 9, deopt: Some(80) }, // 186
         OpInfo { name: "LOAD_ATTR_PROPERTY", kind: OpKind::Specialized, arg: ArgKind::AttrName, flags: OpFlags::HAS_ARG, caches: 9, deopt: Some(80) }, // 187
         OpInfo { name: "LOAD_ATTR_SLOT", kind: OpKind::Specialized, arg: ArgKind::AttrName, flags: OpFlags::HAS_ARG, caches: 9, deopt: Some(80) }, // 188
-        OpInfo { name: "LOAD_ATTR_WITH_HINT", kind: OpKind::Specialized, arg: ArgKind::AttrName, flags: OpFlags::HAS_ARG.union(OpFlags::NAME), caches: 9, deopt: Some(80) }, // 189
-        OpInfo { name: "LOAD_GLOBAL_BUILTIN", kind: OpKind::Specialized, arg: ArgKind::GlobalName, flags: OpFlags::HAS_ARG, caches: 4, deopt: Some(92) }, // 190
-        OpInfo { name: "LOAD_GLOBAL_MODULE", kind: OpKind::Specialized, arg: ArgKind::GlobalName, flags: OpFlags::HAS_ARG, caches: 4, deopt: Some(92) }, // 191
-        OpInfo { name: "LOAD_SUPER_ATTR_ATTR", kind: OpKind::Specialized, arg: ArgKind::SuperAttrName, flags: OpFlags::HAS_ARG.union(OpFlags::NAME), caches: 1, deopt: Some(96) }, // 192
-        OpInfo { name: "LOAD_SUPER_ATTR_METHOD", kind: OpKind::Specialized, arg: ArgKind::SuperAttrName, flags: OpFlags::HAS_ARG.union(OpFlags::NAME), caches: 1, deopt: Some(96) }, // 193
-        OpInfo { name: "RESUME_CHECK", kind: OpKind::Specialized, arg: ArgKind::Int, flags: OpFlags::HAS_ARG, caches: 0, deopt: Some(128) }, // 194
-        OpInfo { name: "SEND_GEN", kind: OpKind::Specialized, arg: ArgKind::JumpForward, flags: OpFlags::HAS_ARG, caches: 1, deopt: Some(106) }, // 195
-        OpInfo { name: "STORE_ATTR_INSTANCE_VALUE", kind: OpKind::Specialized, arg: ArgKind::Name, flags: OpFlags::HAS_ARG, caches: 4, deopt: Some(110) }, // 196
-        OpInfo { name: "STORE_ATTR_SLOT", kind: OpKind::Specialized, arg: ArgKind::Name, flags: OpFlags::HAS_ARG, caches: 4, deopt: Some(110) }, // 197
-        OpInfo { name: "STORE_ATTR_WITH_HINT", kind: OpKind::Specialized, arg: ArgKind::Name, flags: OpFlags::HAS_ARG.union(OpFlags::NAME), caches: 4, deopt: Some(110) }, // 198
-        OpInfo { name: "STORE_SUBSCR_DICT", kind: OpKind::Specialized, arg: ArgKind::None, flags: OpFlags::empty(), caches: 1, deopt: Some(38) }, // 199
-        OpInfo { name: "STORE_SUBSCR_LIST_INT", kind: OpKind::Specialized, arg: ArgKind::None, flags: OpFlags::empty(), caches: 1, deopt: Some(38) }, // 200
-        OpInfo { name: "TO_BOOL_ALWAYS_TRUE", kind: OpKind::Specialized, arg: ArgKind::None, flags: OpFlags::empty(), caches: 3, deopt: Some(39) }, // 201
-        OpInfo { name: "TO_BOOL_BOOL", kind: OpKind::Specialized, arg: ArgKind::None, flags: OpFlags::empty(), caches: 3, deopt: Some(39) }, // 202
-        OpInfo { name: "TO_BOOL_INT", kind: OpKind::Specialized, arg: ArgKind::None, flags: OpFlags::empty(), caches: 3, deopt: Some(39) }, // 203
-        OpInfo { name: "TO_BOOL_LIST", kind: OpKind::Specialized, arg: ArgKind::None, flags: OpFlags::empty(), caches: 3, deopt: Some(39) }, // 204
-        OpInfo { name: "TO_BOOL_NONE", kind: OpKind::Specialized, arg: ArgKind::None, flags: OpFlags::empty(), caches: 3, deopt: Some(39) }, // 205
-        OpInfo { name: "TO_BOOL_STR", kind: OpKind::Specialized, arg: ArgKind::None, flags: OpFlags::empty(), caches: 3, deopt: Some(39) }, // 206
-        OpInfo { name: "UNPACK_SEQUENCE_LIST", kind: OpKind::Specialized, arg: ArgKind::Int, flags: OpFlags::HAS_ARG, caches: 1, deopt: Some(119) }, // 207
-        OpInfo { name: "UNPACK_SEQUENCE_TUPLE", kind: OpKind::Specialized, arg: ArgKind::Int, flags: OpFlags::HAS_ARG, caches: 1, deopt: Some(119) }, // 208
-        OpInfo { name: "UNPACK_SEQUENCE_TWO_TUPLE", kind: OpKind::Specialized, arg: ArgKind::Int, flags: OpFlags::HAS_ARG, caches: 1, deopt: Some(119) }, // 209
-        OpInfo::UNUSED, // 210
-        OpInfo::UNUSED, // 211
+        OpInfo { name: "LOAD_ATTR_WITH_HINT", kind: OpKind::Specialized, arg: ArgKind::AttrName, flags: OpFlags::HAS_ARG, caches: 9, deopt: Some(80) }, // 189
+        OpInfo { name: "LOAD_CONST_IMMORTAL", kind: OpKind::Specialized, arg: ArgKind::Const, flags: OpFlags::HAS_ARG, caches: 0, deopt: Some(82) }, // 190
+        OpInfo { name: "LOAD_CONST_MORTAL", kind: OpKind::Specialized, arg: ArgKind::Const, flags: OpFlags::HAS_ARG, caches: 0, deopt: Some(82) }, // 191
+        OpInfo { name: "LOAD_GLOBAL_BUILTIN", kind: OpKind::Specialized, arg: ArgKind::GlobalName, flags: OpFlags::HAS_ARG, caches: 4, deopt: Some(92) }, // 192
+        OpInfo { name: "LOAD_GLOBAL_MODULE", kind: OpKind::Specialized, arg: ArgKind::GlobalName, flags: OpFlags::HAS_ARG, caches: 4, deopt: Some(92) }, // 193
+        OpInfo { name: "LOAD_SUPER_ATTR_ATTR", kind: OpKind::Specialized, arg: ArgKind::SuperAttrName, flags: OpFlags::HAS_ARG, caches: 1, deopt: Some(96) }, // 194
+        OpInfo { name: "LOAD_SUPER_ATTR_METHOD", kind: OpKind::Specialized, arg: ArgKind::SuperAttrName, flags: OpFlags::HAS_ARG, caches: 1, deopt: Some(96) }, // 195
+        OpInfo { name: "RESUME_CHECK", kind: OpKind::Specialized, arg: ArgKind::Int, flags: OpFlags::HAS_ARG, caches: 0, deopt: Some(128) }, // 196
+        OpInfo { name: "SEND_GEN", kind: OpKind::Specialized, arg: ArgKind::JumpForward, flags: OpFlags::HAS_ARG, caches: 1, deopt: Some(106) }, // 197
+        OpInfo { name: "STORE_ATTR_INSTANCE_VALUE", kind: OpKind::Specialized, arg: ArgKind::Name, flags: OpFlags::HAS_ARG, caches: 4, deopt: Some(110) }, // 198
+        OpInfo { name: "STORE_ATTR_SLOT", kind: OpKind::Specialized, arg: ArgKind::Name, flags: OpFlags::HAS_ARG, caches: 4, deopt: Some(110) }, // 199
+        OpInfo { name: "STORE_ATTR_WITH_HINT", kind: OpKind::Specialized, arg: ArgKind::Name, flags: OpFlags::HAS_ARG, caches: 4, deopt: Some(110) }, // 200
+        OpInfo { name: "STORE_SUBSCR_DICT", kind: OpKind::Specialized, arg: ArgKind::None, flags: OpFlags::empty(), caches: 1, deopt: Some(38) }, // 201
+        OpInfo { name: "STORE_SUBSCR_LIST_INT", kind: OpKind::Specialized, arg: ArgKind::None, flags: OpFlags::empty(), caches: 1, deopt: Some(38) }, // 202
+        OpInfo { name: "TO_BOOL_ALWAYS_TRUE", kind: OpKind::Specialized, arg: ArgKind::None, flags: OpFlags::empty(), caches: 3, deopt: Some(39) }, // 203
+        OpInfo { name: "TO_BOOL_BOOL", kind: OpKind::Specialized, arg: ArgKind::None, flags: OpFlags::empty(), caches: 3, deopt: Some(39) }, // 204
+        OpInfo { name: "TO_BOOL_INT", kind: OpKind::Specialized, arg: ArgKind::None, flags: OpFlags::empty(), caches: 3, deopt: Some(39) }, // 205
+        OpInfo { name: "TO_BOOL_LIST", kind: OpKind::Specialized, arg: ArgKind::None, flags: OpFlags::empty(), caches: 3, deopt: Some(39) }, // 206
+        OpInfo { name: "TO_BOOL_NONE", kind: OpKind::Specialized, arg: ArgKind::None, flags: OpFlags::empty(), caches: 3, deopt: Some(39) }, // 207
+        OpInfo { name: "TO_BOOL_STR", kind: OpKind::Specialized, arg: ArgKind::None, flags: OpFlags::empty(), caches: 3, deopt: Some(39) }, // 208
+        OpInfo { name: "UNPACK_SEQUENCE_LIST", kind: OpKind::Specialized, arg: ArgKind::Int, flags: OpFlags::HAS_ARG, caches: 1, deopt: Some(119) }, // 209
+        OpInfo { name: "UNPACK_SEQUENCE_TUPLE", kind: OpKind::Specialized, arg: ArgKind::Int, flags: OpFlags::HAS_ARG, caches: 1, deopt: Some(119) }, // 210
+        OpInfo { name: "UNPACK_SEQUENCE_TWO_TUPLE", kind: OpKind::Specialized, arg: ArgKind::Int, flags: OpFlags::HAS_ARG, caches: 1, deopt: Some(119) }, // 211
         OpInfo::UNUSED, // 212
         OpInfo::UNUSED, // 213
         OpInfo::UNUSED, // 214
@@ -244,33 +244,35 @@ pub(crate) static TABLE: OpcodeTable = OpcodeTable {
         OpInfo::UNUSED, // 230
         OpInfo::UNUSED, // 231
         OpInfo::UNUSED, // 232
-        OpInfo { name: "INSTRUMENTED_END_FOR", kind: OpKind::Instrumented, arg: ArgKind::None, flags: OpFlags::empty(), caches: 0, deopt: Some(9) }, // 233
-        OpInfo { name: "INSTRUMENTED_POP_ITER", kind: OpKind::Instrumented, arg: ArgKind::None, flags: OpFlags::empty(), caches: 0, deopt: Some(30) }, // 234
-        OpInfo { name: "INSTRUMENTED_END_SEND", kind: OpKind::Instrumented, arg: ArgKind::None, flags: OpFlags::empty(), caches: 0, deopt: Some(10) }, // 235
-        OpInfo { name: "INSTRUMENTED_FOR_ITER", kind: OpKind::Instrumented, arg: ArgKind::JumpForward, flags: OpFlags::HAS_ARG.union(OpFlags::JREL), caches: 1, deopt: Some(70) }, // 236
-        OpInfo { name: "INSTRUMENTED_INSTRUCTION", kind: OpKind::Instrumented, arg: ArgKind::Int, flags: OpFlags::HAS_ARG, caches: 0, deopt: None }, // 237
-        OpInfo { name: "INSTRUMENTED_JUMP_FORWARD", kind: OpKind::Instrumented, arg: ArgKind::JumpForward, flags: OpFlags::HAS_ARG.union(OpFlags::JREL), caches: 0, deopt: Some(77) }, // 238
-        OpInfo { name: "INSTRUMENTED_NOT_TAKEN", kind: OpKind::Instrumented, arg: ArgKind::None, flags: OpFlags::empty(), caches: 0, deopt: Some(28) }, // 239
-        OpInfo { name: "INSTRUMENTED_POP_JUMP_IF_TRUE", kind: OpKind::Instrumented, arg: ArgKind::JumpForward, flags: OpFlags::HAS_ARG.union(OpFlags::JREL), caches: 1, deopt: Some(103) }, // 240
-        OpInfo { name: "INSTRUMENTED_POP_JUMP_IF_FALSE", kind: OpKind::Instrumented, arg: ArgKind::JumpForward, flags: OpFlags::HAS_ARG.union(OpFlags::JREL), caches: 1, deopt: Some(100) }, // 241
-        OpInfo { name: "INSTRUMENTED_POP_JUMP_IF_NONE", kind: OpKind::Instrumented, arg: ArgKind::JumpForward, flags: OpFlags::HAS_ARG.union(OpFlags::JREL), caches: 1, deopt: Some(101) }, // 242
-        OpInfo { name: "INSTRUMENTED_POP_JUMP_IF_NOT_NONE", kind: OpKind::Instrumented, arg: ArgKind::JumpForward, flags: OpFlags::HAS_ARG.union(OpFlags::JREL), caches: 1, deopt: Some(102) }, // 243
-        OpInfo { name: "INSTRUMENTED_RESUME", kind: OpKind::Instrumented, arg: ArgKind::Int, flags: OpFlags::HAS_ARG, caches: 0, deopt: Some(128) }, // 244
-        OpInfo { name: "INSTRUMENTED_RETURN_VALUE", kind: OpKind::Instrumented, arg: ArgKind::None, flags: OpFlags::empty(), caches: 0, deopt: Some(35) }, // 245
-        OpInfo { name: "INSTRUMENTED_YIELD_VALUE", kind: OpKind::Instrumented, arg: ArgKind::Int, flags: OpFlags::HAS_ARG, caches: 0, deopt: Some(120) }, // 246
-        OpInfo { name: "INSTRUMENTED_END_ASYNC_FOR", kind: OpKind::Instrumented, arg: ArgKind::JumpBackward, flags: OpFlags::HAS_ARG.union(OpFlags::JREL), caches: 0, deopt: Some(68) }, // 247
-        OpInfo { name: "INSTRUMENTED_LOAD_SUPER_ATTR", kind: OpKind::Instrumented, arg: ArgKind::SuperAttrName, flags: OpFlags::HAS_ARG.union(OpFlags::NAME), caches: 1, deopt: Some(96) }, // 248
-        OpInfo { name: "INSTRUMENTED_CALL", kind: OpKind::Instrumented, arg: ArgKind::Int, flags: OpFlags::HAS_ARG, caches: 3, deopt: Some(52) }, // 249
-        OpInfo { name: "INSTRUMENTED_CALL_KW", kind: OpKind::Instrumented, arg: ArgKind::Int, flags: OpFlags::HAS_ARG, caches: 3, deopt: Some(55) }, // 250
-        OpInfo { name: "INSTRUMENTED_CALL_FUNCTION_EX", kind: OpKind::Instrumented, arg: ArgKind::None, flags: OpFlags::empty(), caches: 0, deopt: Some(4) }, // 251
-        OpInfo { name: "INSTRUMENTED_JUMP_BACKWARD", kind: OpKind::Instrumented, arg: ArgKind::JumpBackward, flags: OpFlags::HAS_ARG.union(OpFlags::JREL), caches: 1, deopt: Some(75) }, // 252
-        OpInfo { name: "INSTRUMENTED_LINE", kind: OpKind::Instrumented, arg: ArgKind::Int, flags: OpFlags::HAS_ARG, caches: 0, deopt: None }, // 253
-        OpInfo { name: "ENTER_EXECUTOR", kind: OpKind::Instrumented, arg: ArgKind::Int, flags: OpFlags::HAS_ARG, caches: 0, deopt: None }, // 254
-        OpInfo { name: "TRACE_RECORD", kind: OpKind::Instrumented, arg: ArgKind::Int, flags: OpFlags::HAS_ARG, caches: 0, deopt: None }, // 255
+        OpInfo::UNUSED, // 233
+        OpInfo { name: "INSTRUMENTED_END_FOR", kind: OpKind::Instrumented, arg: ArgKind::None, flags: OpFlags::empty(), caches: 0, deopt: Some(9) }, // 234
+        OpInfo { name: "INSTRUMENTED_POP_ITER", kind: OpKind::Instrumented, arg: ArgKind::None, flags: OpFlags::empty(), caches: 0, deopt: Some(30) }, // 235
+        OpInfo { name: "INSTRUMENTED_END_SEND", kind: OpKind::Instrumented, arg: ArgKind::None, flags: OpFlags::empty(), caches: 0, deopt: Some(10) }, // 236
+        OpInfo { name: "INSTRUMENTED_FOR_ITER", kind: OpKind::Instrumented, arg: ArgKind::JumpForward, flags: OpFlags::HAS_ARG.union(OpFlags::JREL).union(OpFlags::JUMP), caches: 1, deopt: Some(70) }, // 237
+        OpInfo { name: "INSTRUMENTED_INSTRUCTION", kind: OpKind::Instrumented, arg: ArgKind::Int, flags: OpFlags::HAS_ARG, caches: 0, deopt: None }, // 238
+        OpInfo { name: "INSTRUMENTED_JUMP_FORWARD", kind: OpKind::Instrumented, arg: ArgKind::JumpForward, flags: OpFlags::HAS_ARG, caches: 0, deopt: Some(77) }, // 239
+        OpInfo { name: "INSTRUMENTED_NOT_TAKEN", kind: OpKind::Instrumented, arg: ArgKind::None, flags: OpFlags::empty(), caches: 0, deopt: Some(28) }, // 240
+        OpInfo { name: "INSTRUMENTED_POP_JUMP_IF_TRUE", kind: OpKind::Instrumented, arg: ArgKind::JumpForward, flags: OpFlags::HAS_ARG, caches: 1, deopt: Some(103) }, // 241
+        OpInfo { name: "INSTRUMENTED_POP_JUMP_IF_FALSE", kind: OpKind::Instrumented, arg: ArgKind::JumpForward, flags: OpFlags::HAS_ARG, caches: 1, deopt: Some(100) }, // 242
+        OpInfo { name: "INSTRUMENTED_POP_JUMP_IF_NONE", kind: OpKind::Instrumented, arg: ArgKind::JumpForward, flags: OpFlags::HAS_ARG, caches: 1, deopt: Some(101) }, // 243
+        OpInfo { name: "INSTRUMENTED_POP_JUMP_IF_NOT_NONE", kind: OpKind::Instrumented, arg: ArgKind::JumpForward, flags: OpFlags::HAS_ARG, caches: 1, deopt: Some(102) }, // 244
+        OpInfo { name: "INSTRUMENTED_RESUME", kind: OpKind::Instrumented, arg: ArgKind::Int, flags: OpFlags::HAS_ARG, caches: 0, deopt: Some(128) }, // 245
+        OpInfo { name: "INSTRUMENTED_RETURN_VALUE", kind: OpKind::Instrumented, arg: ArgKind::None, flags: OpFlags::empty(), caches: 0, deopt: Some(35) }, // 246
+        OpInfo { name: "INSTRUMENTED_YIELD_VALUE", kind: OpKind::Instrumented, arg: ArgKind::Int, flags: OpFlags::HAS_ARG, caches: 0, deopt: Some(120) }, // 247
+        OpInfo { name: "INSTRUMENTED_END_ASYNC_FOR", kind: OpKind::Instrumented, arg: ArgKind::JumpBackward, flags: OpFlags::HAS_ARG.union(OpFlags::JREL).union(OpFlags::JUMP), caches: 0, deopt: Some(68) }, // 248
+        OpInfo { name: "INSTRUMENTED_LOAD_SUPER_ATTR", kind: OpKind::Instrumented, arg: ArgKind::SuperAttrName, flags: OpFlags::HAS_ARG.union(OpFlags::NAME), caches: 1, deopt: Some(96) }, // 249
+        OpInfo { name: "INSTRUMENTED_CALL", kind: OpKind::Instrumented, arg: ArgKind::Int, flags: OpFlags::HAS_ARG, caches: 3, deopt: Some(52) }, // 250
+        OpInfo { name: "INSTRUMENTED_CALL_KW", kind: OpKind::Instrumented, arg: ArgKind::Int, flags: OpFlags::HAS_ARG, caches: 3, deopt: Some(55) }, // 251
+        OpInfo { name: "INSTRUMENTED_CALL_FUNCTION_EX", kind: OpKind::Instrumented, arg: ArgKind::None, flags: OpFlags::empty(), caches: 0, deopt: Some(4) }, // 252
+        OpInfo { name: "INSTRUMENTED_JUMP_BACKWARD", kind: OpKind::Instrumented, arg: ArgKind::JumpBackward, flags: OpFlags::HAS_ARG, caches: 1, deopt: Some(75) }, // 253
+        OpInfo { name: "INSTRUMENTED_LINE", kind: OpKind::Instrumented, arg: ArgKind::Int, flags: OpFlags::HAS_ARG, caches: 0, deopt: None }, // 254
+        OpInfo { name: "ENTER_EXECUTOR", kind: OpKind::Instrumented, arg: ArgKind::Int, flags: OpFlags::HAS_ARG, caches: 0, deopt: None }, // 255
     ],
     cmp_op: &["<", "<=", "==", "!=", ">", ">="],
     nb_ops: &[("NB_ADD", "+"), ("NB_AND", "&"), ("NB_FLOOR_DIVIDE", "//"), ("NB_LSHIFT", "<<"), ("NB_MATRIX_MULTIPLY", "@"), ("NB_MULTIPLY", "*"), ("NB_REMAINDER", "%"), ("NB_OR", "|"), ("NB_POWER", "**"), ("NB_RSHIFT", ">>"), ("NB_SUBTRACT", "-"), ("NB_TRUE_DIVIDE", "/"), ("NB_XOR", "^"), ("NB_INPLACE_ADD", "+="), ("NB_INPLACE_AND", "&="), ("NB_INPLACE_FLOOR_DIVIDE", "//="), ("NB_INPLACE_LSHIFT", "<<="), ("NB_INPLACE_MATRIX_MULTIPLY", "@="), ("NB_INPLACE_MULTIPLY", "*="), ("NB_INPLACE_REMAINDER", "%="), ("NB_INPLACE_OR", "|="), ("NB_INPLACE_POWER", "**="), ("NB_INPLACE_RSHIFT", ">>="), ("NB_INPLACE_SUBTRACT", "-="), ("NB_INPLACE_TRUE_DIVIDE", "/="), ("NB_INPLACE_XOR", "^="), ("NB_SUBSCR", "[]")],
     intrinsic_1: &["INTRINSIC_1_INVALID", "INTRINSIC_PRINT", "INTRINSIC_IMPORT_STAR", "INTRINSIC_STOPITERATION_ERROR", "INTRINSIC_ASYNC_GEN_WRAP", "INTRINSIC_UNARY_POSITIVE", "INTRINSIC_LIST_TO_TUPLE", "INTRINSIC_TYPEVAR", "INTRINSIC_PARAMSPEC", "INTRINSIC_TYPEVARTUPLE", "INTRINSIC_SUBSCRIPT_GENERIC", "INTRINSIC_TYPEALIAS"],
     intrinsic_2: &["INTRINSIC_2_INVALID", "INTRINSIC_PREP_RERAISE_STAR", "INTRINSIC_TYPEVAR_WITH_BOUND", "INTRINSIC_TYPEVAR_WITH_CONSTRAINTS", "INTRINSIC_SET_FUNCTION_TYPE_PARAMS", "INTRINSIC_SET_TYPEPARAM_DEFAULT"],
     pseudo: &[("ANNOTATIONS_PLACEHOLDER", 256), ("JUMP", 257), ("JUMP_IF_FALSE", 258), ("JUMP_IF_TRUE", 259), ("JUMP_NO_INTERRUPT", 260), ("LOAD_CLOSURE", 261), ("POP_BLOCK", 262), ("SETUP_CLEANUP", 263), ("SETUP_FINALLY", 264), ("SETUP_WITH", 265), ("STORE_FAST_MAYBE_NULL", 266)],
+    special_method_names: &["__enter__", "__exit__", "__aenter__", "__aexit__"],
+    common_constants: &["AssertionError", "NotImplementedError", "tuple", "<built-in function all>", "<built-in function any>"],
 };
