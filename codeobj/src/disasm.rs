@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 use crate::code::{Code, Const};
 use crate::decode::{ArgVal, Instruction, Instructions, JumpTargets};
 use crate::linetable::{LineRange, LinesStyle};
-use crate::opcodes::ArgKind;
+use crate::opcodes::{ArgKind, OpFlags};
 use crate::repr::{code_repr, const_repr_for};
 
 /// Line information of one instruction.
@@ -229,6 +229,16 @@ pub fn argrepr(ins: &Instruction<'_, '_>, code: &Code<'_>, labels: Option<&JumpT
             ArgKind::IsOp if v >= (3, 14) => if arg != 0 { "is not" } else { "is" }.to_string(),
             ArgKind::ContainsOp if v >= (3, 14) => {
                 if arg != 0 { "not in" } else { "in" }.to_string()
+            }
+            // 3.3–3.5 dis spells out the call counts of hasnargs ops (CALL_FUNCTION...):
+            // 3.3/3.4 from the instruction's own two argument bytes, 3.5 from the whole arg.
+            _ if ins.info.flags.contains(OpFlags::NARGS) && ((3, 3)..=(3, 5)).contains(&v) => {
+                let (positional, keyword) = if v == (3, 5) {
+                    (arg % 256, arg / 256)
+                } else {
+                    (arg & 0xff, (arg >> 8) & 0xff)
+                };
+                format!("{positional} positional, {keyword} keyword pair")
             }
             _ if name == "LOAD_SPECIAL" => t
                 .special_method_names

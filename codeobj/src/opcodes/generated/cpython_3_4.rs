@@ -142,7 +142,7 @@ pub(crate) static TABLE: OpcodeTable = OpcodeTable {
         OpInfo::UNUSED, // 128
         OpInfo::UNUSED, // 129
         OpInfo { name: "RAISE_VARARGS", kind: OpKind::Real, arg: ArgKind::Int, flags: OpFlags::HAS_ARG, caches: 0, deopt: None }, // 130
-        OpInfo { name: "CALL_FUNCTION", kind: OpKind::Real, arg: ArgKind::Int, flags: OpFlags::HAS_ARG, caches: 0, deopt: None }, // 131
+        OpInfo { name: "CALL_FUNCTION", kind: OpKind::Real, arg: ArgKind::Int, flags: OpFlags::HAS_ARG.union(OpFlags::NARGS), caches: 0, deopt: None }, // 131
         OpInfo { name: "MAKE_FUNCTION", kind: OpKind::Real, arg: ArgKind::Int, flags: OpFlags::HAS_ARG, caches: 0, deopt: None }, // 132
         OpInfo { name: "BUILD_SLICE", kind: OpKind::Real, arg: ArgKind::Int, flags: OpFlags::HAS_ARG, caches: 0, deopt: None }, // 133
         OpInfo { name: "MAKE_CLOSURE", kind: OpKind::Real, arg: ArgKind::Int, flags: OpFlags::HAS_ARG, caches: 0, deopt: None }, // 134
@@ -151,9 +151,9 @@ pub(crate) static TABLE: OpcodeTable = OpcodeTable {
         OpInfo { name: "STORE_DEREF", kind: OpKind::Real, arg: ArgKind::Free, flags: OpFlags::HAS_ARG.union(OpFlags::FREE), caches: 0, deopt: None }, // 137
         OpInfo { name: "DELETE_DEREF", kind: OpKind::Real, arg: ArgKind::Free, flags: OpFlags::HAS_ARG.union(OpFlags::FREE), caches: 0, deopt: None }, // 138
         OpInfo::UNUSED, // 139
-        OpInfo { name: "CALL_FUNCTION_VAR", kind: OpKind::Real, arg: ArgKind::Int, flags: OpFlags::HAS_ARG, caches: 0, deopt: None }, // 140
-        OpInfo { name: "CALL_FUNCTION_KW", kind: OpKind::Real, arg: ArgKind::Int, flags: OpFlags::HAS_ARG, caches: 0, deopt: None }, // 141
-        OpInfo { name: "CALL_FUNCTION_VAR_KW", kind: OpKind::Real, arg: ArgKind::Int, flags: OpFlags::HAS_ARG, caches: 0, deopt: None }, // 142
+        OpInfo { name: "CALL_FUNCTION_VAR", kind: OpKind::Real, arg: ArgKind::Int, flags: OpFlags::HAS_ARG.union(OpFlags::NARGS), caches: 0, deopt: None }, // 140
+        OpInfo { name: "CALL_FUNCTION_KW", kind: OpKind::Real, arg: ArgKind::Int, flags: OpFlags::HAS_ARG.union(OpFlags::NARGS), caches: 0, deopt: None }, // 141
+        OpInfo { name: "CALL_FUNCTION_VAR_KW", kind: OpKind::Real, arg: ArgKind::Int, flags: OpFlags::HAS_ARG.union(OpFlags::NARGS), caches: 0, deopt: None }, // 142
         OpInfo { name: "SETUP_WITH", kind: OpKind::Real, arg: ArgKind::JumpForward, flags: OpFlags::HAS_ARG.union(OpFlags::JREL), caches: 0, deopt: None }, // 143
         OpInfo { name: "EXTENDED_ARG", kind: OpKind::Real, arg: ArgKind::Int, flags: OpFlags::HAS_ARG, caches: 0, deopt: None }, // 144
         OpInfo { name: "LIST_APPEND", kind: OpKind::Real, arg: ArgKind::Int, flags: OpFlags::HAS_ARG, caches: 0, deopt: None }, // 145
