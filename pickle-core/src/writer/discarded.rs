@@ -7,11 +7,13 @@
 //!
 //! The position comes from replaying the recorded [`Step`](crate::graph::Step)s on a model
 //! stack that holds, for each item, the step where the opcodes producing it began (the
-//! earliest step among everything it consumed) and its node. A `POP` of an item whose node
-//! nothing else refers to yields one discarded value.
+//! earliest step among everything it consumed) and its node. A `POP` of a call whose node
+//! nothing else refers to yields one discarded value; a `POP` of a container fetched from the
+//! memo and filled since yields a late fill.
 
 use crate::graph::{Graph, Mutation, NodeId, NodeKind};
 use crate::{Opcode, StackKind};
+use hashbrown::HashMap;
 
 /// One discarded value: the node, and the offset of its first opcode with the source's
 /// `FRAME` headers removed (the writer in recorded mode writes unframed and puts the frames
@@ -19,7 +21,23 @@ use crate::{Opcode, StackKind};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Discarded {
     pub(crate) at: usize,
-    pub(crate) node: NodeId,
+    pub(crate) what: What,
+}
+
+/// What the source wrote at a [`Discarded`] position.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum What {
+    /// A value nothing refers to, then `POP`.
+    Value(NodeId),
+    /// A late filling of a list, dict or set that was complete long before: memo `GET` of the
+    /// container, its item batches number `from..to` (counting every item-adding opcode applied
+    /// to it, in stream order), then `POP` (dill adds a function's globals this way after
+    /// building the function).
+    Batches {
+        node: NodeId,
+        from: usize,
+        to: usize,
+    },
 }
 
 #[derive(Clone, Copy)]
@@ -40,7 +58,20 @@ pub(crate) fn discarded_values(graph: &Graph) -> Vec<Discarded> {
     let steps = &graph.steps;
     let mut stack: Vec<Item> = Vec::new();
     let mut found = Vec::new();
+    // Item-adding opcodes seen so far per container, and the ordinal of each such step.
+    let mut batch_count: HashMap<NodeId, usize> = HashMap::new();
+    let mut batch_ordinal: Vec<usize> = vec![usize::MAX; steps.len()];
     for (i, step) in steps.iter().enumerate() {
+        if let (true, Some(node)) = (is_batch(step.op), step.node) {
+            if matches!(
+                graph.kind(node),
+                NodeKind::List(_) | NodeKind::Dict(_) | NodeKind::Set(_)
+            ) {
+                let n = batch_count.entry(node).or_insert(0);
+                batch_ordinal[i] = *n;
+                *n += 1;
+            }
+        }
         match step.op {
             Opcode::Stop => break,
             Opcode::Mark => stack.push(Item {
@@ -51,10 +82,38 @@ pub(crate) fn discarded_values(graph: &Graph) -> Vec<Discarded> {
             Opcode::Pop => {
                 let Some(item) = stack.pop() else { continue };
                 let Some(node) = item.node else { continue };
-                if !item.mark && !referenced[node.index()] && Some(node) != root {
+                if item.mark {
+                    continue;
+                }
+                let at = unframed(graph, steps[item.start].offset);
+                let start = &steps[item.start];
+                if matches!(start.op, Opcode::Get | Opcode::Binget | Opcode::LongBinget)
+                    && start.node == Some(node)
+                {
+                    // Fetched from the memo, filled, dropped: the batches in between.
+                    let ordinals: Vec<usize> = (item.start..i)
+                        .filter(|&j| steps[j].node == Some(node) && batch_ordinal[j] != usize::MAX)
+                        .map(|j| batch_ordinal[j])
+                        .collect();
+                    if let (Some(&from), Some(&last)) = (ordinals.first(), ordinals.last()) {
+                        found.push(Discarded {
+                            at,
+                            what: What::Batches {
+                                node,
+                                from,
+                                to: last + 1,
+                            },
+                        });
+                    }
+                } else if matches!(graph.kind(node), NodeKind::Object(_))
+                    && !referenced[node.index()]
+                    && Some(node) != root
+                {
+                    // Only calls: other unreferenced values popped are the copies the
+                    // recursive-tuple trick drops, which the writer reproduces on its own.
                     found.push(Discarded {
-                        at: unframed(graph, steps[item.start].offset),
-                        node,
+                        at,
+                        what: What::Value(node),
                     });
                 }
             }
@@ -105,6 +164,13 @@ pub(crate) fn discarded_values(graph: &Graph) -> Vec<Discarded> {
     }
     found.sort_by_key(|d| std::cmp::Reverse(d.at));
     found
+}
+
+fn is_batch(op: Opcode) -> bool {
+    matches!(
+        op,
+        Opcode::Append | Opcode::Appends | Opcode::Setitem | Opcode::Setitems | Opcode::Additems
+    )
 }
 
 /// Source offset `offset` without the `FRAME` headers (9 bytes each) before it.

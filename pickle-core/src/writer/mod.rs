@@ -220,6 +220,27 @@ mod tests {
     }
 
     #[test]
+    fn popped_side_effects_and_late_fills_are_re_emitted_in_place() {
+        let opts = LoadOptions {
+            record_steps: true,
+            ..LoadOptions::default()
+        };
+        // list() memoized, then print(<the list>) POPped: the call is unreachable from the
+        // root. Then the list is fetched again, appended to, and POPped (a late fill).
+        let streams: [&[u8]; 3] = [
+            b"\x80\x02c__builtin__\nlist\nq\x00)Rq\x01c__builtin__\nprint\nq\x02h\x01\x85R0.",
+            b"\x80\x02}q\x00h\x00U\x01aK\x01s0h\x00U\x01bK\x02s0.",
+            b"\x80\x02]q\x00c__builtin__\nid\nq\x01h\x00\x85R0h\x00(K\x01K\x02e0.",
+        ];
+        for data in streams {
+            let graph = loads_with(data, &opts).unwrap();
+            let (bytes, profile) = reemit(&graph, data).unwrap();
+            assert_eq!(bytes, data, "{:?}", String::from_utf8_lossy(data));
+            assert_eq!(profile, Some(Profile::Recorded));
+        }
+    }
+
+    #[test]
     fn pystr_values_carry_lone_surrogates() {
         // CPython: pickle.dumps('\ud800', 4) and pickle.dumps('\ud800', 0)
         let v = Value::PyStr(b"\xed\xa0\x80".to_vec());

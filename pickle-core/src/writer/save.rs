@@ -10,6 +10,7 @@
 //! name strings of `STACK_GLOBAL`, the `builtins.set` global, ...) are *virtual* nodes owned by
 //! the saver. They take memo slots exactly as CPython's temporaries do.
 
+use super::discarded::What;
 use super::encode::{latin1_text, long_bytes, py2_str_repr, raw_unicode_escape};
 use super::output::Output;
 use super::{Profile, WriteError, WriteOptions};
@@ -75,6 +76,20 @@ pub(crate) struct Saver<'g> {
 
 impl<'g> Saver<'g> {
     pub(crate) fn new(graph: &'g Graph, opts: &WriteOptions) -> Saver<'g> {
+        let mut rec = (opts.profile == Profile::Recorded).then(|| Recorded::new(graph));
+        let discarded = if rec.is_some() {
+            super::discarded::discarded_values(graph)
+        } else {
+            Vec::new()
+        };
+        if let Some(rec) = &mut rec {
+            for d in &discarded {
+                if let What::Batches { node, from, .. } = d.what {
+                    let e = rec.late_from.entry(node).or_insert(from);
+                    *e = (*e).min(from);
+                }
+            }
+        }
         let mut mutations: HashMap<NodeId, Vec<&'g Mutation>> = HashMap::new();
         for (target, m) in &graph.mutation_log {
             mutations.entry(*target).or_default().push(m);
@@ -90,17 +105,13 @@ impl<'g> Saver<'g> {
             ),
             memo: HashMap::new(),
             memo_len: 0,
-            rec: (opts.profile == Profile::Recorded).then(|| Recorded::new(graph)),
+            rec,
             virts: Vec::new(),
             globals: HashMap::new(),
             latin1: None,
             mutations,
             tasks: Vec::new(),
-            discarded: if opts.profile == Profile::Recorded {
-                super::discarded::discarded_values(graph)
-            } else {
-                Vec::new()
-            },
+            discarded,
         }
     }
 
@@ -119,9 +130,19 @@ impl<'g> Saver<'g> {
         loop {
             // A value the source built only to POP it goes exactly where the source had it
             // (recorded mode writes the source's bytes in order, so positions agree).
-            if let Some(d) = self.next_discarded() {
-                self.tasks.push(Task::Op(Opcode::Pop));
-                self.tasks.push(Task::Save(Ref::Node(d), 1));
+            if let Some(what) = self.next_discarded() {
+                let seq = match what {
+                    What::Value(node) => {
+                        vec![Task::Save(Ref::Node(node), 1), Task::Op(Opcode::Pop)]
+                    }
+                    What::Batches { node, from, to } => {
+                        let mut seq = vec![Task::Save(Ref::Node(node), 1)];
+                        seq.extend(self.late_batches(node, from, to));
+                        seq.push(Task::Op(Opcode::Pop));
+                        seq
+                    }
+                };
+                self.push_seq(seq);
             }
             let Some(task) = self.tasks.pop() else { break };
             self.run(task)?;
@@ -136,13 +157,13 @@ impl<'g> Saver<'g> {
 
     /// The discarded value due at the current output position, if any (ones whose position
     /// has passed, because the output already differs from the source, are dropped).
-    fn next_discarded(&mut self) -> Option<NodeId> {
+    fn next_discarded(&mut self) -> Option<What> {
         let pos = self.out.len();
         while let Some(d) = self.discarded.last() {
             if d.at < pos {
                 self.discarded.pop();
             } else if d.at == pos {
-                return self.discarded.pop().map(|d| d.node);
+                return self.discarded.pop().map(|d| d.what);
             } else {
                 return None;
             }
@@ -306,7 +327,10 @@ impl<'g> Saver<'g> {
     }
 
     fn emit_get(&mut self, key: u64) {
-        if self.proto >= 1 && key <= u32::MAX as u64 {
+        // A stream without PROTO that uses a protocol-2 opcode anyway (pickle.py writes TUPLE2
+        // for a state setter at every protocol) still fetches with text GETs.
+        let text = self.rec.as_ref().is_some_and(|r| r.text_gets);
+        if self.proto >= 1 && key <= u32::MAX as u64 && !text {
             if key < 256 {
                 self.out.write(&[Opcode::Binget.byte(), key as u8]);
             } else {
@@ -975,6 +999,11 @@ struct Recorded {
     written: HashMap<NodeId, u8>,
     /// Which node holds each memo key now (keys can be stored again).
     key_owner: HashMap<u64, Ref>,
+    /// The source fetched from the memo with text `GET`s only.
+    text_gets: bool,
+    /// Containers filled again later in the stream: the ordinal of their first late batch
+    /// (see [`What::Batches`]); earlier batches are written when the container is made.
+    late_from: HashMap<NodeId, usize>,
 }
 
 impl Recorded {
@@ -985,8 +1014,16 @@ impl Recorded {
             raw: HashMap::new(),
             written: HashMap::new(),
             key_owner: HashMap::new(),
+            text_gets: false,
+            late_from: HashMap::new(),
         };
+        let mut binary_gets = false;
         for step in &graph.steps {
+            match step.op {
+                Opcode::Get => rec.text_gets = true,
+                Opcode::Binget | Opcode::LongBinget => binary_gets = true,
+                _ => {}
+            }
             let Some(node) = step.node else { continue };
             match step.op {
                 Opcode::Put | Opcode::Binput | Opcode::LongBinput | Opcode::Memoize => {
@@ -1014,6 +1051,7 @@ impl Recorded {
                 }
             }
         }
+        rec.text_gets &= !binary_gets;
         rec
     }
 }
@@ -1177,6 +1215,12 @@ impl Saver<'_> {
             .map_or(&[], |v| v.as_slice());
         let later: usize = batches.iter().map(|(_, n)| *n as usize * width).sum();
         let initial = items.len().saturating_sub(later);
+        // Batches from this ordinal on are written where the source had them (late fills).
+        let late_from = self
+            .rec
+            .as_ref()
+            .and_then(|rec| rec.late_from.get(&id).copied());
+        let batches = &batches[..late_from.unwrap_or(batches.len()).min(batches.len())];
         let mut seq = Vec::with_capacity(items.len() + 2 * batches.len() + 4);
         if op.uses_mark() {
             seq.push(Task::Op(Opcode::Mark));
@@ -1195,7 +1239,7 @@ impl Saver<'_> {
             seq.extend(chunk.iter().map(|x| Task::Save(*x, d)));
             seq.push(Task::Op(bop));
         }
-        if pos < items.len() {
+        if pos < items.len() && late_from.is_none() {
             // Items the recorded batches do not account for (not from a loaded stream).
             seq.push(Task::Op(Opcode::Mark));
             seq.extend(items[pos..].iter().map(|x| Task::Save(*x, d)));
@@ -1204,6 +1248,48 @@ impl Saver<'_> {
                 Opcode::EmptySet => Opcode::Additems,
                 _ => Opcode::Appends,
             }));
+        }
+        seq
+    }
+}
+
+impl Saver<'_> {
+    /// The item batches `from..to` of container `id` (a late fill, [`What::Batches`]).
+    fn late_batches(&self, id: NodeId, from: usize, to: usize) -> Vec<Task> {
+        let g = self.graph;
+        let (flat, width): (Vec<Ref>, usize) = match g.kind(id) {
+            NodeKind::Dict(pairs) => (
+                pairs
+                    .iter()
+                    .flat_map(|(k, v)| [Ref::Node(*k), Ref::Node(*v)])
+                    .collect(),
+                2,
+            ),
+            NodeKind::List(items) | NodeKind::Set(items) => {
+                (items.iter().map(|x| Ref::Node(*x)).collect(), 1)
+            }
+            _ => return Vec::new(),
+        };
+        let batches: &[(Opcode, u64)] = self
+            .rec
+            .as_ref()
+            .and_then(|rec| rec.batches.get(&id))
+            .map_or(&[], |v| v.as_slice());
+        let later: usize = batches.iter().map(|(_, n)| *n as usize * width).sum();
+        let mut pos = flat.len().saturating_sub(later)
+            + batches[..from.min(batches.len())]
+                .iter()
+                .map(|(_, n)| *n as usize * width)
+                .sum::<usize>();
+        let mut seq = Vec::new();
+        for &(bop, n) in &batches[from.min(batches.len())..to.min(batches.len())] {
+            let take = (n as usize * width).min(flat.len().saturating_sub(pos));
+            if bop.uses_mark() {
+                seq.push(Task::Op(Opcode::Mark));
+            }
+            seq.extend(flat[pos..pos + take].iter().map(|x| Task::Save(*x, 1)));
+            pos += take;
+            seq.push(Task::Op(bop));
         }
         seq
     }
