@@ -11,13 +11,15 @@ use brine_marshal::PyStr;
 
 use crate::code::{Code, Const};
 
-/// `repr(c)` as Python `major.minor` prints it. Code objects print with address `0x0`.
+/// `repr(c)` as Python `major` prints it (3.13 for Python 3, 2.7 for Python 2). Code
+/// objects print with address `0x0`.
 pub fn const_repr(c: &Const<'_>, major: u8) -> String {
-    const_repr_for(c, major, 0)
+    const_repr_for(c, major, if major == 3 { 13 } else { 7 })
 }
 
 /// `repr(c)` as Python `major.minor` prints it; set items are listed in the order that
-/// version iterates them (with hash randomisation off, see [`crate::setorder`]).
+/// version iterates them (with hash randomisation off, see [`crate::setorder`]) and strings
+/// follow that version's Unicode database ([`brine_marshal::repr::str_repr_for`]).
 pub fn const_repr_for(c: &Const<'_>, major: u8, minor: u8) -> String {
     let mut out = String::new();
     write_repr(&mut out, c, major, minor);
@@ -65,46 +67,6 @@ pub fn py2_unicode_repr(s: PyStr<'_>) -> String {
         }
     }
     out.push(quote);
-    out
-}
-
-/// `brine_marshal::repr` decides printability with CPython 3.13's Unicode database; an older
-/// Python escapes the characters its own database does not know as printable. Re-escape those
-/// (their escape is the same whatever the quoting, so this is exact for characters added to
-/// Unicode since).
-fn with_unicode_of(repr: &str, minor: u8) -> String {
-    let Some(ranges) = crate::opcodes::printable_ranges(3, minor) else {
-        return repr.to_string();
-    };
-    if repr.is_ascii() {
-        return repr.to_string();
-    }
-    let printable = |c: u32| {
-        ranges
-            .binary_search_by(|&(a, b)| {
-                if b < c {
-                    std::cmp::Ordering::Less
-                } else if a > c {
-                    std::cmp::Ordering::Greater
-                } else {
-                    std::cmp::Ordering::Equal
-                }
-            })
-            .is_ok()
-    };
-    let mut out = String::with_capacity(repr.len());
-    for ch in repr.chars() {
-        let c = ch as u32;
-        if c < 0x80 || printable(c) {
-            out.push(ch);
-        } else if c < 0x100 {
-            let _ = write!(out, "\\x{c:02x}");
-        } else if c < 0x10000 {
-            let _ = write!(out, "\\u{c:04x}");
-        } else {
-            let _ = write!(out, "\\U{c:08x}");
-        }
-    }
     out
 }
 
@@ -158,7 +120,7 @@ fn write_repr(out: &mut String, c: &Const<'_>, major: u8, minor: u8) {
             if py2 {
                 out.push_str(&py2_unicode_repr(*s));
             } else {
-                out.push_str(&with_unicode_of(&mrepr::str_repr(*s), minor));
+                out.push_str(&mrepr::str_repr_for((major, minor), *s));
             }
         }
         Const::Bytes(b) => out.push_str(&mrepr::bytes_repr(b)),

@@ -1,8 +1,8 @@
 # Dumps which code points the running Python 3 considers printable (str.isprintable, the rule
 # repr() uses to decide between a raw character and an escape), as sorted inclusive ranges of
 # non-ASCII code points, JSON on stdout. `cargo xtask codegen` stores it as
-# codeobj/data/printable/cpython-X.Y.json and generates the Rust tables from it, so constants
-# are shown as that version's repr shows them (its Unicode database).
+# marshal/data/printable/cpython-X.Y.json and generates brine_marshal::repr's tables (and
+# pickle-core's copy of 3.13's) from it, so strings print as that version's repr prints them.
 import json
 import sys
 import unicodedata

@@ -27,7 +27,13 @@ pub const GENERATED_DIR: &str = "codeobj/src/opcodes/generated";
 /// The dump script, relative to the workspace root.
 pub const DUMP_SCRIPT: &str = "xtask/py/opcodes_dump.py";
 /// Where the committed printable-character tables live (Python 3 interpreters only).
-pub const PRINTABLE_DIR: &str = "codeobj/data/printable";
+pub const PRINTABLE_DIR: &str = "marshal/data/printable";
+/// The Rust generated from them: `brine_marshal::repr`'s per-version tables.
+pub const PRINTABLE_RUST: &str = "marshal/src/repr/printable.rs";
+/// pickle-core's own copy of 3.13's table (pickle-core does not depend on marshal).
+pub const PICKLE_PRINTABLE_RUST: &str = "pickle-core/src/printable_table.rs";
+/// The version whose table pickle-core carries (the `dis` it emulates).
+pub const PICKLE_PRINTABLE_VERSION: (u8, u8) = (3, 13);
 /// The script dumping them.
 pub const PRINTABLE_SCRIPT: &str = "xtask/py/opcodes_printable.py";
 
@@ -78,13 +84,13 @@ pub fn run(args: &[String]) -> Result<(), String> {
     }
 
     // Step 2: JSON -> Rust. In check mode, read the JSON we would have written.
-    let files = generate_all(&root.join(DATA_DIR))?;
-    let out_dir = root.join(GENERATED_DIR);
+    let files = generate_all(&root)?;
     if !check {
+        let out_dir = root.join(GENERATED_DIR);
         std::fs::create_dir_all(&out_dir).map_err(|e| format!("{}: {e}", out_dir.display()))?;
     }
-    for (name, text) in &files {
-        update(&out_dir.join(name), text, check, &mut stale)?;
+    for (path, text) in &files {
+        update(&root.join(path), text, check, &mut stale)?;
     }
     if check && !stale.is_empty() {
         return Err(format!(
@@ -231,77 +237,132 @@ pub fn json_files(dir: &Path) -> Result<Vec<TableFile>, String> {
     Ok(out)
 }
 
-/// Generates every Rust file (name, contents) from the JSON tables in `data_dir`.
-pub fn generate_all(data_dir: &Path) -> Result<Vec<(String, String)>, String> {
+/// Generates every Rust file from the committed JSON under the workspace `root`: `(path
+/// relative to the root, contents)`.
+pub fn generate_all(root: &Path) -> Result<Vec<(String, String)>, String> {
     let mut files = Vec::new();
-    let tables = json_files(data_dir)?;
+    let tables = json_files(&root.join(DATA_DIR))?;
     for ((major, minor), path) in &tables {
         let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
         let json: Value =
             serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
         let rust = generate_table((*major, *minor), &json)
             .map_err(|e| format!("{}: {e}", path.display()))?;
-        files.push((format!("cpython_{major}_{minor}.rs"), rust));
+        files.push((format!("{GENERATED_DIR}/cpython_{major}_{minor}.rs"), rust));
     }
-    files.push(("mod.rs".to_string(), generate_mod(&tables)));
-    let printable_dir = data_dir
-        .parent()
-        .map(|d| d.join("printable"))
-        .ok_or("data dir has no parent")?;
+    files.push((format!("{GENERATED_DIR}/mod.rs"), generate_mod(&tables)));
+    let printable = read_printable(&root.join(PRINTABLE_DIR))?;
+    files.push((PRINTABLE_RUST.to_string(), generate_printable(&printable)?));
     files.push((
-        "printable.rs".to_string(),
-        generate_printable(&printable_dir)?,
+        PICKLE_PRINTABLE_RUST.to_string(),
+        generate_pickle_printable(&printable)?,
     ));
     Ok(files)
 }
 
-/// `printable.rs`: per Python 3 version, the non-ASCII code points `str.isprintable()`
-/// accepts, as sorted inclusive ranges.
-fn generate_printable(dir: &Path) -> Result<String, String> {
+/// One version's printable table: `(major, minor)`, the interpreter it was dumped from, its
+/// Unicode version and the non-ASCII printable ranges.
+type PrintableTable = ((u8, u8), String, String, Vec<(u64, u64)>);
+
+fn read_printable(dir: &Path) -> Result<Vec<PrintableTable>, String> {
+    let mut out = Vec::new();
+    for ((major, minor), path) in json_files(dir)? {
+        let text =
+            std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let json: Value =
+            serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        let ranges = json
+            .get("printable")
+            .and_then(Value::as_array)
+            .ok_or_else(|| format!("{}: no printable list", path.display()))?
+            .iter()
+            .map(|r| {
+                let a = r.get(0).and_then(Value::as_u64);
+                let b = r.get(1).and_then(Value::as_u64);
+                match (a, b) {
+                    (Some(a), Some(b)) if 0x80 <= a && a <= b && b <= 0x10FFFF => Ok((a, b)),
+                    _ => Err(format!("{}: bad range {r}", path.display())),
+                }
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let get = |key: &str| {
+            json.get(key)
+                .and_then(Value::as_str)
+                .unwrap_or("?")
+                .to_string()
+        };
+        out.push(((major, minor), get("python"), get("unicode"), ranges));
+    }
+    if out.is_empty() {
+        return Err(format!("{}: no printable tables", dir.display()));
+    }
+    Ok(out)
+}
+
+fn write_ranges(s: &mut String, ranges: &[(u64, u64)]) {
+    for chunk in ranges.chunks(6) {
+        let items: Vec<String> = chunk
+            .iter()
+            .map(|(a, b)| format!("(0x{a:X}, 0x{b:X})"))
+            .collect();
+        let _ = writeln!(s, "    {},", items.join(", "));
+    }
+}
+
+/// `marshal/src/repr/printable.rs`: per Python 3 version, the non-ASCII code points
+/// `str.isprintable()` accepts, as sorted inclusive ranges, and the list of tables.
+fn generate_printable(tables: &[PrintableTable]) -> Result<String, String> {
     let mut s = String::from(HEADER);
-    s.push_str("//! Per-version printable code points (from `codeobj/data/printable/*.json`).\n\n");
-    let mut versions = Vec::new();
-    if dir.is_dir() {
-        for ((major, minor), path) in json_files(dir)? {
-            let text =
-                std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-            let json: Value =
-                serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-            let ranges = json
-                .get("printable")
-                .and_then(Value::as_array)
-                .ok_or_else(|| format!("{}: no printable list", path.display()))?;
-            let unicode = json.get("unicode").and_then(Value::as_str).unwrap_or("?");
-            let _ = writeln!(
-                s,
-                "/// CPython {major}.{minor} (Unicode {unicode}).\n#[rustfmt::skip]\nstatic PRINTABLE_{major}_{minor}: &[(u32, u32)] = &["
-            );
-            for chunk in ranges.chunks(6) {
-                let items: Vec<String> = chunk
-                    .iter()
-                    .map(|r| {
-                        let a = r.get(0).and_then(Value::as_u64).unwrap_or(0);
-                        let b = r.get(1).and_then(Value::as_u64).unwrap_or(0);
-                        format!("(0x{a:X}, 0x{b:X})")
-                    })
-                    .collect();
-                let _ = writeln!(s, "    {},", items.join(", "));
-            }
-            s.push_str("];\n\n");
-            versions.push((major, minor));
-        }
-    }
     s.push_str(
-        "/// The printable ranges of a version, when its interpreter was available to codegen.\n",
+        "//! Per-version printable code points (from `marshal/data/printable/*.json`): the\n\
+         //! non-ASCII code points each CPython's `str.isprintable()` accepts.\n\n",
     );
-    s.push_str(
-        "pub(crate) fn printable_ranges(major: u8, minor: u8) -> Option<&'static [(u32, u32)]> {\n",
-    );
-    s.push_str("    match (major, minor) {\n");
-    for (a, b) in &versions {
-        let _ = writeln!(s, "        ({a}, {b}) => Some(PRINTABLE_{a}_{b}),");
+    for ((major, minor), python, unicode, ranges) in tables {
+        let _ = writeln!(
+            s,
+            "/// CPython {python} (Unicode {unicode}).\n#[rustfmt::skip]\nstatic PRINTABLE_{major}_{minor}: &[(u32, u32)] = &["
+        );
+        write_ranges(&mut s, ranges);
+        s.push_str("];\n\n");
     }
-    s.push_str("        _ => None,\n    }\n}\n");
+    s.push_str("/// Every table, oldest first: `(major, minor)`, Unicode version, ranges.\n");
+    s.push_str("#[rustfmt::skip]\n");
+    s.push_str("pub(crate) static TABLES: &[super::TableEntry] = &[\n");
+    for ((major, minor), _, unicode, _) in tables {
+        let _ = writeln!(
+            s,
+            "    (({major}, {minor}), {}, PRINTABLE_{major}_{minor}),",
+            rust_str(unicode)
+        );
+    }
+    s.push_str("];\n");
+    Ok(s)
+}
+
+/// `pickle-core/src/printable_table.rs`: 3.13's table, ASCII included, in the shape
+/// pickle-core's `repr` reads.
+fn generate_pickle_printable(tables: &[PrintableTable]) -> Result<String, String> {
+    let (_, python, unicode, ranges) = tables
+        .iter()
+        .find(|t| t.0 == PICKLE_PRINTABLE_VERSION)
+        .ok_or("no printable table for pickle-core's version")?;
+    let mut all = vec![(0x20u64, 0x7Eu64)];
+    all.extend(ranges.iter().copied());
+    let mut s = String::from(HEADER);
+    let _ = writeln!(
+        s,
+        "//! From `marshal/data/printable/cpython-{}.{}.json` (CPython {python}, Unicode {unicode}).\n",
+        PICKLE_PRINTABLE_VERSION.0, PICKLE_PRINTABLE_VERSION.1
+    );
+    s.push_str("/// Inclusive code-point ranges for which Python's `str.isprintable()` is true.\n");
+    s.push_str("#[rustfmt::skip]\n");
+    let _ = writeln!(
+        s,
+        "pub(crate) static PRINTABLE: [(u32, u32); {}] = [",
+        all.len()
+    );
+    write_ranges(&mut s, &all);
+    s.push_str("];\n");
     Ok(s)
 }
 
@@ -314,7 +375,6 @@ fn generate_mod(tables: &[TableFile]) -> String {
     for ((a, b), _) in tables {
         let _ = writeln!(s, "#[rustfmt::skip]\nmod cpython_{a}_{b};");
     }
-    s.push_str("#[rustfmt::skip]\npub(crate) mod printable;\n");
     s.push_str("\nuse super::OpcodeTable;\n\n");
     s.push_str("/// Every generated table, oldest version first.\n");
     s.push_str("pub(crate) static ALL: &[&OpcodeTable] = &[\n");

@@ -9,13 +9,6 @@
 
 mod generated;
 
-/// The non-ASCII code points CPython `major.minor`'s `str.isprintable()` accepts (its
-/// Unicode database), as sorted inclusive ranges; `None` for versions whose interpreter was
-/// not available to `cargo xtask codegen` (3.0–3.5, 3.14) and for Python 2.
-pub fn printable_ranges(major: u8, minor: u8) -> Option<&'static [(u32, u32)]> {
-    generated::printable::printable_ranges(major, minor)
-}
-
 use bitflags::bitflags;
 
 bitflags! {

@@ -33,8 +33,6 @@ mod cpython_3_12;
 mod cpython_3_13;
 #[rustfmt::skip]
 mod cpython_3_14;
-#[rustfmt::skip]
-pub(crate) mod printable;
 
 use super::OpcodeTable;
 
