@@ -13,7 +13,8 @@
 //! * [`disassemble`] / [`disassemble_recursive`]: `dis`-style listings of each version.
 //! * [`CodeSummary`]: what the code reaches (globals, attribute chains, imports, calls,
 //!   dynamic access, closures), statically.
-//! * [`Cell`] and [`Function`] for the pickle layers; [`json`] views (feature `json`).
+//! * [`Cell`] and [`Function`] for the pickle layers. (JSON views of code objects live in
+//!   `brine_pickle_ext::json`.)
 //!
 //! Malformed bytecode never panics: instructions carry a [`Problem`], tables return errors.
 //!
@@ -50,8 +51,6 @@ pub mod error;
 pub mod exctable;
 pub mod flags;
 pub mod function;
-#[cfg(feature = "json")]
-pub mod json;
 pub mod kinds;
 pub mod limits;
 pub mod linetable;

@@ -264,6 +264,98 @@ impl<'a> LineTable<'a> {
         }
     }
 
+    /// `co_lnotab` as CPython computes it for this table.
+    ///
+    /// Before 3.10 the lnotab is what the code object stores: the table's bytes are returned
+    /// as they are. From 3.10 CPython no longer stores one; its `co_lnotab` attribute is derived
+    /// from the line table, and this derives it the same way:
+    ///
+    /// * walk the address ranges of the table with a running *computed line* (starting at
+    ///   `co_firstlineno`); a range without a line (3.10's `ldelta == -128`, a 3.11+ entry with
+    ///   no line) leaves the computed line as it was;
+    /// * 3.10: ranges of zero length move the computed line but emit nothing (the interpreter
+    ///   only looks at ranges that cover code); 3.11+: every entry is looked at;
+    /// * whenever the computed line differs from the last emitted line (initially
+    ///   `co_firstlineno`), emit `(byte offset delta, line delta)` from the last emitted point
+    ///   and make this range's start the new point;
+    /// * a pair holds an offset delta of 0..=255 and a signed line delta of -128..=127: larger
+    ///   offset deltas first emit `(255, 0)` pairs, larger line deltas emit `(offset delta,
+    ///   127)` or `(offset delta, -128)` and continue with an offset delta of 0.
+    ///
+    /// Errors if the table does not decode (a 3.10 table of odd length, a truncated 3.11+
+    /// entry).
+    pub fn to_lnotab(&self) -> Result<Vec<u8>> {
+        let mut out = Vec::new();
+        let mut line = self.firstlineno;
+        let mut offset: i64 = 0;
+        let mut emit = |start: i64, computed: i32, line: &mut i32, offset: &mut i64| {
+            if computed == *line {
+                return;
+            }
+            let mut bdelta = start - *offset;
+            let mut ldelta = i64::from(computed) - i64::from(*line);
+            while bdelta > 255 {
+                out.extend_from_slice(&[255, 0]);
+                bdelta -= 255;
+            }
+            while ldelta > 127 {
+                out.extend_from_slice(&[bdelta as u8, 127]);
+                bdelta = 0;
+                ldelta -= 127;
+            }
+            while ldelta < -128 {
+                out.extend_from_slice(&[bdelta as u8, (-128i8) as u8]);
+                bdelta = 0;
+                ldelta += 128;
+            }
+            out.extend_from_slice(&[bdelta as u8, ldelta as i8 as u8]);
+            *offset = start;
+            *line = computed;
+        };
+        match self.format {
+            LineTableFormat::LnotabUnsigned | LineTableFormat::LnotabSigned => {
+                return Ok(self.bytes.to_vec())
+            }
+            LineTableFormat::Locations => {
+                let mut computed = self.firstlineno;
+                for entry in LocationEntries::new(self.bytes, self.firstlineno) {
+                    let entry = entry?;
+                    if let Some(l) = entry.position.line {
+                        computed = l;
+                    }
+                    emit(
+                        i64::from(entry.start_unit) * 2,
+                        computed,
+                        &mut line,
+                        &mut offset,
+                    );
+                }
+            }
+            LineTableFormat::Linetable310 => {
+                let pairs = self.bytes.chunks_exact(2);
+                if !pairs.remainder().is_empty() {
+                    return Err(Error::Truncated {
+                        table: "co_linetable",
+                        offset: self.bytes.len() - 1,
+                    });
+                }
+                let mut computed = self.firstlineno;
+                let mut addr: i64 = 0;
+                for pair in pairs {
+                    let (sdelta, ldelta) = (i64::from(pair[0]), pair[1] as i8);
+                    if ldelta != -128 {
+                        computed = computed.wrapping_add(i32::from(ldelta));
+                    }
+                    if sdelta > 0 {
+                        emit(addr, computed, &mut line, &mut offset);
+                    }
+                    addr += sdelta;
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// The lnotab algorithm: `(offset, line)` pairs as `dis.findlinestarts` yields them (≤ 3.9;
     /// `clip_at` = the code length for 3.8/3.9, which stop once an address passes it).
     fn lnotab_starts(&self, clip_at: Option<u32>) -> Vec<(u32, i32)> {
@@ -447,6 +539,24 @@ mod tests {
             t.line_starts(LinesStyle::LnotabClipped, 14).unwrap(),
             [(0, Some(10)), (6, Some(11))]
         );
+    }
+
+    #[test]
+    fn lnotab_derived_from_a_310_table() {
+        // (4, 0) (2, no line) (6, +1) (0, +2) (2, 0): lines 5, -, 6, 8 (the zero-length range
+        // moves the line without emitting).
+        let bytes = [4u8, 0, 2, 0x80, 6, 1, 0, 2, 2, 0];
+        let t = LineTable::new(LineTableFormat::Linetable310, &bytes, 5);
+        assert_eq!(t.to_lnotab().unwrap(), [6, 1, 6, 2]);
+        // Offset deltas above 255 and line deltas above 127 are split.
+        let bytes = [254u8, 0, 254, 0, 2, 127, 2, 100];
+        let t = LineTable::new(LineTableFormat::Linetable310, &bytes, 1);
+        assert_eq!(t.to_lnotab().unwrap(), [255, 0, 253, 127, 2, 100]);
+        let t = LineTable::new(LineTableFormat::Linetable310, &bytes[..3], 1);
+        assert!(t.to_lnotab().is_err());
+        // Before 3.10 the stored table is the lnotab.
+        let t = LineTable::new(LineTableFormat::LnotabSigned, &bytes, 1);
+        assert_eq!(t.to_lnotab().unwrap(), bytes);
     }
 
     #[test]

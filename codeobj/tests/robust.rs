@@ -56,10 +56,6 @@ fn random_bytecode_never_panics() {
             let _ = code.lines();
             let _ = code.positions();
             let _ = CodeSummary::of(&code);
-            #[cfg(feature = "json")]
-            {
-                let _ = brine_codeobj::json::instructions_view(&code, "");
-            }
         }
     }
 }

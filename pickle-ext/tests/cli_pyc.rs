@@ -2,6 +2,7 @@
 //! the JSON document shape, round trips of `.pyc` files and raw marshal streams.
 #![cfg(feature = "cli")]
 
+use brine_pickle_ext::json::Json;
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
@@ -65,11 +66,150 @@ fn json_is_one_document_per_file_with_the_documented_keys() {
     assert!(docs[1]["source_size"].is_null());
     assert!(docs[0]["code"]["co_qualname"].is_string());
     assert!(docs[1]["code"].get("co_qualname").is_none());
-    // The document equals CPython's view recorded beside the fixture.
+    // Every CODE has its analysis; without it, the document equals CPython's view recorded
+    // beside the fixture.
+    let mut ours = docs[0].clone();
+    // As many CODEs as the dis record has code objects.
+    assert_eq!(strip_analysis(&mut ours), 19);
     let expected: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(fixture("3.11/closures.json")).unwrap())
             .unwrap();
-    assert_eq!(docs[0], expected);
+    assert_eq!(ours, expected);
+    let mut ours = docs[1].clone();
+    assert!(strip_analysis(&mut ours) >= 1);
+    let expected: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture("2.7/numbers.json")).unwrap())
+            .unwrap();
+    assert_eq!(ours, expected);
+}
+
+/// Removes `"instructions"` and `"summary"` from every CODE (objects with `co_code`),
+/// asserting each has both; returns how many CODEs there were.
+fn strip_analysis(v: &mut serde_json::Value) -> usize {
+    let mut n = 0;
+    match v {
+        serde_json::Value::Object(m) => {
+            if m.contains_key("co_code") {
+                assert!(m.remove("instructions").is_some_and(|i| i.is_array()));
+                assert!(m.remove("summary").is_some_and(|s| s.is_object()));
+                n += 1;
+            }
+            for x in m.values_mut() {
+                n += strip_analysis(x);
+            }
+        }
+        serde_json::Value::Array(a) => {
+            for x in a {
+                n += strip_analysis(x);
+            }
+        }
+        _ => {}
+    }
+    n
+}
+
+/// The CODE at a PATH (`""`, `"i"`, `"p/i"`) below a CODE.
+fn code_at<'j>(root: &'j Json, path: &str) -> &'j Json {
+    let mut cur = root;
+    for part in path.split('/').filter(|p| !p.is_empty()) {
+        let i: usize = part.parse().unwrap();
+        let Json::Array(consts) = &cur["co_consts"] else {
+            panic!("no co_consts at {path}");
+        };
+        cur = &consts[i]["code"];
+    }
+    cur
+}
+
+#[test]
+fn json_instructions_equal_dis_and_summaries_name_what_the_source_does() {
+    let mut versions = 0;
+    for entry in std::fs::read_dir(fixture("")).unwrap() {
+        let dir = entry.unwrap().path();
+        let ver = dir.file_name().unwrap().to_str().unwrap().to_string();
+        let pyc = dir.join("basics.pyc");
+        if !pyc.exists() {
+            continue;
+        }
+        versions += 1;
+        let out = brine(&["pyc", "--json", pyc.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(0), "stderr: {}", text(&out.stderr));
+        let doc = Json::parse(text(&out.stdout).trim()).expect("JSON document");
+        let dis = Json::parse(&std::fs::read_to_string(dir.join("basics.dis.json")).unwrap())
+            .expect("dis fixture");
+        let Json::Array(records) = &dis["code_objects"] else {
+            panic!("code_objects");
+        };
+        let mut compared = 0;
+        for record in records {
+            let path = record["path"].as_string().unwrap();
+            let Json::Array(ours) = &code_at(&doc["code"], &path)["instructions"] else {
+                panic!("{ver} {path:?}: no instructions");
+            };
+            let Json::Array(theirs) = &record["instructions"] else {
+                panic!("{ver} {path:?}: no dis instructions");
+            };
+            assert_eq!(ours.len(), theirs.len(), "{ver} {path:?}");
+            let mut line = Json::Null;
+            for (o, t) in ours.iter().zip(theirs) {
+                for key in ["offset", "opname", "arg", "argval"] {
+                    assert_eq!(o[key], t[key], "{ver} {path:?} {key} at {:?}", t["offset"]);
+                }
+                // 3.13 records each instruction's line; before 3.10 it is the last line start.
+                if t.get("line_number").is_some() {
+                    assert_eq!(o["line"], t["line_number"], "{ver} {path:?}");
+                } else if ver.as_str() < "3.10" {
+                    if t["starts_line"] != Json::Null {
+                        line = t["starts_line"].clone();
+                    }
+                    assert_eq!(o["line"], line, "{ver} {path:?}");
+                }
+                compared += 1;
+            }
+        }
+        assert!(compared > 100, "{ver}: {compared} instructions");
+        // basics.py: `import os` (line 2), `from sys import (argv, path as syspath)` (line 4),
+        // `open(path)` in `with_and_try` (line 47), `sorted(kwargs)` in `plain`.
+        let summary = &doc["code"]["summary"];
+        let Json::Array(imports) = &summary["imports"] else {
+            panic!("imports");
+        };
+        let module = |i: &Json| i["module"].as_string().unwrap_or_default();
+        let os = imports
+            .iter()
+            .find(|i| module(i) == "os")
+            .expect("import os");
+        assert_eq!(os["line"], Json::Int(2), "{ver}");
+        let sys = imports
+            .iter()
+            .find(|i| module(i) == "sys")
+            .expect("import sys");
+        assert_eq!(
+            sys["fromlist"],
+            Json::Array(vec![Json::str("argv"), Json::str("path")]),
+            "{ver}"
+        );
+        let Json::Array(calls) = &summary["calls"] else {
+            panic!("calls");
+        };
+        let callee = |c: &Json, name: &str| c["callee"].as_string().as_deref() == Some(name);
+        let open = calls
+            .iter()
+            .find(|c| callee(c, "open"))
+            .expect("open() call");
+        assert_eq!(open["line"], Json::Int(47), "{ver}");
+        assert_eq!(open["kind"], Json::str("builtin"));
+        assert_eq!(
+            open["code"].as_string().unwrap().rsplit('.').next(),
+            Some("with_and_try")
+        );
+        assert!(calls.iter().any(|c| callee(c, "sorted")), "{ver}");
+        let Json::Array(read) = &summary["globals_read"] else {
+            panic!("globals_read");
+        };
+        assert!(read.contains(&Json::str("square")), "{ver}");
+    }
+    assert_eq!(versions, 9);
 }
 
 #[test]

@@ -7,11 +7,11 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use brine_codeobj::json::{code_at, compare_with_dis, replace_lone_surrogate_escapes};
-use brine_codeobj::{Code, FromMarshalOptions};
+use brine_codeobj::FromMarshalOptions;
 use brine_marshal::Pyc;
+use brine_pickle_ext::json::code::compare_stream_with_dis;
+use brine_pickle_ext::json::Json;
 use brine_tests::fixtures_dir;
-use serde_json::Value;
 
 fn patch_of(python: &str) -> Option<u8> {
     python.split('.').nth(2)?.parse().ok()
@@ -35,25 +35,22 @@ fn check_file(report: &mut Report, ver: &str, dis_path: &Path) {
     let pyc_path = dis_path.with_file_name(format!("{stem}.pyc"));
     let data = std::fs::read(&pyc_path).expect("pyc beside dis.json");
     let text = std::fs::read_to_string(dis_path).unwrap();
-    let doc: Value = serde_json::from_str(&replace_lone_surrogate_escapes(&text)).unwrap();
+    // Python's JSON, lone surrogates included, read exactly.
+    let doc = Json::parse(&text).unwrap_or_else(|e| panic!("{}: {e}", dis_path.display()));
     let pyc = Pyc::parse(&data).unwrap_or_else(|e| panic!("{}: {e}", pyc_path.display()));
     let options = FromMarshalOptions {
-        patch: doc["python"].as_str().and_then(patch_of),
+        patch: doc["python"].as_string().as_deref().and_then(patch_of),
         ..Default::default()
     };
-    let root = Code::from_stream(&pyc.stream, options)
+    let result = compare_stream_with_dis(&pyc.stream, options, &doc["code_objects"])
         .unwrap_or_else(|e| panic!("{}: {e}", pyc_path.display()));
-    for entry in doc["code_objects"].as_array().unwrap() {
-        let path = entry["path"].as_str().unwrap();
-        let code = code_at(&root, path).unwrap_or_else(|| panic!("{stem}:{path}: missing"));
-        *report.compared.entry(ver.to_string()).or_default() += 1;
-        for m in compare_with_dis(code, path, entry) {
-            let key = (ver.to_string(), m.what);
-            *report.counts.entry(key.clone()).or_default() += 1;
-            let ex = report.examples.entry(key).or_default();
-            if ex.len() < 3 {
-                ex.push(format!("{ver} {stem}:{path} {}: {}", m.what, m.detail));
-            }
+    *report.compared.entry(ver.to_string()).or_default() += result.code_objects;
+    for m in result.mismatches {
+        let key = (ver.to_string(), m.what);
+        *report.counts.entry(key.clone()).or_default() += 1;
+        let ex = report.examples.entry(key).or_default();
+        if ex.len() < 3 {
+            ex.push(format!("{ver} {stem}:{} {}: {}", m.path, m.what, m.detail));
         }
     }
 }

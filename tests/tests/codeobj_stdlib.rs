@@ -2,24 +2,16 @@
 //! decodes exactly as that interpreter's `dis` says: instructions (offset, opname, arg,
 //! argval, argrepr, starts_line, line_number, is_jump_target), `findlinestarts`, `co_lines()`,
 //! `co_positions()` and the exception table; the summary and the listing of every file are
-//! built without error. One file in 80 by default; set
-//! `BRINE_STDLIB_EVERY=1` for the whole library. Skipped without interpreters.
+//! built without error. One file in 80 by default; set `BRINE_STDLIB_EVERY=1` for the whole
+//! library (or run `cargo xtask verify-stdlib --dis-every 1`, which makes the same comparison,
+//! [`compare_dis_line`], on every interpreter). Skipped without interpreters.
 
 use std::collections::BTreeMap;
 
-use brine_codeobj::json::{
-    code_at, compare_with_dis, replace_lone_surrogate_escapes, UNREPRODUCIBLE_SET_ORDER,
-};
-use brine_codeobj::{Code, FromMarshalOptions};
-use brine_marshal::{read, PyVersion, ReadOptions};
+use brine_codeobj::FromMarshalOptions;
+use brine_marshal::PyVersion;
+use brine_pickle_ext::json::code::{compare_dis_line, UNREPRODUCIBLE_SET_ORDER};
 use brine_tests::{interpreters, skip_live, workspace_root};
-use serde_json::Value;
-
-fn hex_decode(s: &str) -> Vec<u8> {
-    (0..s.len() / 2)
-        .map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).unwrap())
-        .collect()
-}
 
 #[test]
 fn stdlib_matches_dis() {
@@ -52,41 +44,27 @@ fn stdlib_matches_dis() {
         let text = std::fs::read_to_string(&out).unwrap();
         let _ = std::fs::remove_file(&out);
         let version: PyVersion = interp.label().parse().unwrap();
-        let patch = interp
-            .full_version
-            .split('.')
-            .nth(2)
-            .and_then(|p| p.parse().ok());
+        let options = FromMarshalOptions {
+            patch: interp
+                .full_version
+                .split('.')
+                .nth(2)
+                .and_then(|p| p.parse().ok()),
+            ..Default::default()
+        };
         let (mut files, mut codes, mut instructions) = (0usize, 0usize, 0usize);
         let mut counts: BTreeMap<&'static str, usize> = BTreeMap::new();
         let mut examples: Vec<String> = Vec::new();
         for line in text.lines() {
-            let record: Value =
-                serde_json::from_str(&replace_lone_surrogate_escapes(line)).unwrap();
-            let file = record["file"].as_str().unwrap_or("?").to_string();
-            let data = hex_decode(record["marshal"].as_str().unwrap());
-            let stream = read(&data, &ReadOptions::new(version))
-                .unwrap_or_else(|e| panic!("{file}: marshal: {e}"));
-            let options = FromMarshalOptions {
-                patch,
-                ..Default::default()
-            };
-            let root =
-                Code::from_stream(&stream, options).unwrap_or_else(|e| panic!("{file}: {e}"));
+            let (file, result) =
+                compare_dis_line(line, version, options).unwrap_or_else(|e| panic!("{e}"));
             files += 1;
-            // The summary and the listing never fail on real code.
-            brine_codeobj::CodeSummary::of(&root).unwrap_or_else(|e| panic!("{file}: {e}"));
-            assert!(!brine_codeobj::disassemble_recursive(&root, 100).is_empty());
-            for entry in record["code_objects"].as_array().unwrap() {
-                let path = entry["path"].as_str().unwrap();
-                let code = code_at(&root, path).expect("code object path");
-                codes += 1;
-                instructions += entry["instructions"].as_array().map_or(0, Vec::len);
-                for m in compare_with_dis(code, path, entry) {
-                    *counts.entry(m.what).or_default() += 1;
-                    if examples.len() < 10 {
-                        examples.push(format!("{file}:{path} {}: {}", m.what, m.detail));
-                    }
+            codes += result.code_objects;
+            instructions += result.instructions;
+            for m in &result.mismatches {
+                *counts.entry(m.what).or_default() += 1;
+                if examples.len() < 10 {
+                    examples.push(format!("{file}:{} {}: {}", m.path, m.what, m.detail));
                 }
             }
         }

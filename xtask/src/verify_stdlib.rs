@@ -1,4 +1,5 @@
-//! `cargo xtask verify-stdlib [X.Y ...] [--no-view] [--no-decode] [--compare-every N]`: reads every `.pyc` of
+//! `cargo xtask verify-stdlib [X.Y ...] [--no-view] [--no-decode] [--compare-every N] [--dis-every N]`:
+//! reads every `.pyc` of
 //! every installed interpreter's standard library (or only the versions named) with our
 //! library, and checks that
 //!
@@ -8,7 +9,16 @@
 //!   positions, exception table; skipped with `--no-decode`);
 //! * its JSON view (`brine pyc --json`) can be built (skipped with `--no-view`), and equals
 //!   CPython's own view of the file (`xtask/py/marshal_view.py`, run by that interpreter), text
-//!   for text, for every N-th file (default 5; 1 compares every file, 0 none).
+//!   for text, for every N-th file (default 5; 1 compares every file, 0 none);
+//! * every code object of every N-th source file of the library (`--dis-every`, default
+//!   [`DEFAULT_DIS_EVERY`]; 1 = every file, 0 = none; skipped with `--no-decode`), compiled
+//!   by that interpreter, decodes exactly as its `dis` says: instructions (offset, opname,
+//!   arg, argval, argrepr, starts_line, line_number, is_jump_target), `findlinestarts`,
+//!   `co_lines()`, `co_positions()`, the exception table and the `dis.disassemble` text
+//!   (`xtask/py/opcodes_stdlib.py dis` records them, running beside our checks;
+//!   `brine_pickle_ext::json::code::compare_dis_line` compares, as the `codeobj_stdlib` test
+//!   does on a sample). Set constants holding items hashed by address (`None` before 3.12),
+//!   whose printed order CPython itself does not reproduce, are counted apart, not failed.
 //!
 //! Then the same over the shared samples of versions with no interpreter here
 //! (`brine_tests::pyc_samples_dir()`, when present), grouped by the version their header names.
@@ -30,16 +40,27 @@ use std::time::Instant;
 /// Failures listed in full before the rest are only counted.
 const MAX_LISTED: usize = 30;
 
+/// Default for `--dis-every`: keeps the whole task (all nine interpreters, two cores) within
+/// a few minutes in CI; `--dis-every 1` checks every file.
+pub const DEFAULT_DIS_EVERY: usize = 8;
+
 /// Runs the task.
 pub fn run(args: &[String]) -> crate::TaskResult {
     let with_view = !args.iter().any(|a| a == "--no-view");
     let decode = !args.iter().any(|a| a == "--no-decode");
     let mut compare_every = 5usize;
+    let mut dis_every = DEFAULT_DIS_EVERY;
     let mut versions: Vec<&String> = Vec::new();
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
             "--no-view" | "--no-decode" => {}
+            "--dis-every" => {
+                dis_every = it
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .ok_or("--dis-every needs a number")?;
+            }
             "--compare-every" => {
                 compare_every = it
                     .next()
@@ -52,6 +73,9 @@ pub fn run(args: &[String]) -> crate::TaskResult {
     }
     if !with_view {
         compare_every = 0;
+    }
+    if !decode {
+        dis_every = 0;
     }
     let interpreters: Vec<_> = brine_tests::interpreters()
         .into_iter()
@@ -79,6 +103,12 @@ pub fn run(args: &[String]) -> crate::TaskResult {
         } else {
             None
         };
+        // CPython's dis records are made while we check the files.
+        let dis = if dis_every > 0 {
+            Some(DisRecords::start(interp, dis_every)?)
+        } else {
+            None
+        };
         let check = Check {
             expected_version: expected.as_deref(),
             with_view,
@@ -89,6 +119,7 @@ pub fn run(args: &[String]) -> crate::TaskResult {
         if let Some(c) = cpython {
             c.finish();
         }
+        let dis_stats = dis.map(|d| d.compare(interp, &mut failures));
         total_files += stats.files;
         println!(
             "{:>5} ({}): {:>5} files, {:>7} code objects, {:>8} instructions, {:>5} views equal to CPython's, {:>3} failures, {:.2} s   [{}]",
@@ -102,6 +133,18 @@ pub fn run(args: &[String]) -> crate::TaskResult {
             stats.seconds,
             stdlib.display()
         );
+        if let Some(d) = dis_stats {
+            println!(
+                "{:>5}   dis (every {dis_every}): {:>5} sources, {:>7} code objects, {:>8} instructions, {:>3} mismatches, {:>3} set-order differences apart, {:.2} s",
+                "",
+                d.files,
+                d.code_objects,
+                d.instructions,
+                d.mismatches,
+                d.set_order,
+                d.seconds,
+            );
+        }
     }
     match brine_tests::pyc_samples_dir() {
         None => println!("verify-stdlib: no shared pyc samples folder; skipping the samples part"),
@@ -485,5 +528,135 @@ impl CpythonViews {
     fn finish(mut self) {
         drop(self.stdin.take());
         let _ = self.child.wait();
+    }
+}
+
+/// Totals of the comparison with `dis`.
+struct DisStats {
+    files: usize,
+    code_objects: usize,
+    instructions: usize,
+    mismatches: usize,
+    /// [`UNREPRODUCIBLE_SET_ORDER`](brine_pickle_ext::json::code::UNREPRODUCIBLE_SET_ORDER)
+    /// differences, not failures.
+    set_order: usize,
+    seconds: f64,
+}
+
+/// A running `xtask/py/opcodes_stdlib.py dis OUT EVERY`: CPython's `dis` records of every
+/// EVERY-th source file of its standard library, one JSON line per file, into a temporary file.
+struct DisRecords {
+    child: Child,
+    out: PathBuf,
+    start: Instant,
+}
+
+impl DisRecords {
+    fn start(interp: &brine_tests::Interpreter, every: usize) -> Result<DisRecords, String> {
+        let script = brine_tests::workspace_root()
+            .join("xtask")
+            .join("py")
+            .join("opcodes_stdlib.py");
+        let out = std::env::temp_dir().join(format!(
+            "brine-verify-stdlib-dis-{}-{}.jsonl",
+            interp.label(),
+            std::process::id()
+        ));
+        let child = interp
+            .command()
+            .arg(&script)
+            .arg("dis")
+            .arg(&out)
+            .arg(every.to_string())
+            .stdout(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("cannot run {}: {e}", interp.path.display()))?;
+        Ok(DisRecords {
+            child,
+            out,
+            start: Instant::now(),
+        })
+    }
+
+    /// Waits for the records and compares each file's code objects with our decoding.
+    fn compare(
+        mut self,
+        interp: &brine_tests::Interpreter,
+        failures: &mut Vec<String>,
+    ) -> DisStats {
+        use brine_pickle_ext::json::code::{compare_dis_line, UNREPRODUCIBLE_SET_ORDER};
+        let mut stats = DisStats {
+            files: 0,
+            code_objects: 0,
+            instructions: 0,
+            mismatches: 0,
+            set_order: 0,
+            seconds: 0.0,
+        };
+        let label = interp.label();
+        match self.child.wait() {
+            Ok(status) if status.success() => {}
+            other => {
+                failures.push(format!("{label}: opcodes_stdlib.py dis failed: {other:?}"));
+                let _ = std::fs::remove_file(&self.out);
+                return stats;
+            }
+        }
+        let version: brine_marshal::PyVersion = match label.parse() {
+            Ok(v) => v,
+            Err(e) => {
+                failures.push(format!("{label}: {e}"));
+                return stats;
+            }
+        };
+        let options = brine_codeobj::FromMarshalOptions {
+            patch: interp
+                .full_version
+                .split('.')
+                .nth(2)
+                .and_then(|p| p.parse().ok()),
+            ..Default::default()
+        };
+        let file = match std::fs::File::open(&self.out) {
+            Ok(f) => f,
+            Err(e) => {
+                failures.push(format!("{label}: dis records: {e}"));
+                return stats;
+            }
+        };
+        for line in BufReader::new(file).lines() {
+            let line = match line {
+                Ok(l) => l,
+                Err(e) => {
+                    failures.push(format!("{label}: dis records: {e}"));
+                    break;
+                }
+            };
+            if line.is_empty() {
+                continue;
+            }
+            stats.files += 1;
+            match compare_dis_line(&line, version, options) {
+                Err(e) => failures.push(format!("{label}: dis: {e}")),
+                Ok((name, result)) => {
+                    stats.code_objects += result.code_objects;
+                    stats.instructions += result.instructions;
+                    for m in &result.mismatches {
+                        if m.what == UNREPRODUCIBLE_SET_ORDER {
+                            stats.set_order += 1;
+                        } else {
+                            stats.mismatches += 1;
+                            failures.push(format!(
+                                "{label}: {name}: code object {:?}: {} differs from dis: {}",
+                                m.path, m.what, m.detail
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        let _ = std::fs::remove_file(&self.out);
+        stats.seconds = self.start.elapsed().as_secs_f64();
+        stats
     }
 }

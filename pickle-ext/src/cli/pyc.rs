@@ -3,7 +3,8 @@
 //! * default: a readable tree (a title line with the header fields, then each code object's
 //!   fields, indented);
 //! * `--json`: one compact JSON document per file, per line (schema:
-//!   [`crate::json::pyc`]);
+//!   [`crate::json::pyc`]), every CODE with its `"instructions"` and `"summary"`
+//!   ([`crate::json::code`]);
 //! * `--dis`: the header, then a `dis.dis`-style listing of every code object (the listing of
 //!   the interpreter version that wrote the file);
 //! * `--roundtrip`: exit 0 iff writing the decoded file gives back the same bytes; otherwise
@@ -15,7 +16,7 @@
 //! processed). Otherwise the status is 1 if any round trip differed, else 0.
 
 use super::PycArgs;
-use crate::json::pyc::{pyc_to_json, stream_to_json};
+use crate::json::pyc::{pyc_to_json_with, stream_to_json_with, ViewOptions};
 use crate::json::Json;
 use brine_marshal::{repr, PyVersion, Pyc, ReadOptions};
 use std::io::Write;
@@ -75,11 +76,16 @@ fn process(
     let at = |e: brine_marshal::Error| format!("at byte {}: {}", e.offset, e.kind);
     let view_err = |e: crate::json::pyc::ViewError| format!("cannot show: {e}");
     let wants_view = args.json || (!args.roundtrip && !args.dis);
+    // The JSON document adds instructions and summaries; the readable tree shows the fields.
+    let options = ViewOptions {
+        analysis: args.json,
+        ..ViewOptions::default()
+    };
     let (written, view, header_line, listing) = match version {
         Some(v) => {
             let stream = brine_marshal::read(&data, &ReadOptions::new(v)).map_err(at)?;
             let view = if wants_view {
-                Some(stream_to_json(&stream).map_err(view_err)?)
+                Some(stream_to_json_with(&stream, &options).map_err(view_err)?)
             } else {
                 None
             };
@@ -98,7 +104,7 @@ fn process(
         None => {
             let pyc = Pyc::parse(&data).map_err(at)?;
             let view = if wants_view {
-                Some(pyc_to_json(&pyc).map_err(view_err)?)
+                Some(pyc_to_json_with(&pyc, &options).map_err(view_err)?)
             } else {
                 None
             };

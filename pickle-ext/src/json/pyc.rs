@@ -24,6 +24,9 @@
 //! Fields CPython derives rather than stores are derived the same way (`co_lnotab` from 3.10,
 //! `co_varnames`/`co_cellvars`/`co_freevars`/`co_nlocals` from 3.11).
 //!
+//! With [`ViewOptions::analysis`] (what `brine pyc --json` prints), every CODE also has
+//! `"instructions"` and `"summary"`, documented in [`super::code`].
+//!
 //! VALUE is one of
 //!
 //! ```text
@@ -98,23 +101,71 @@ pub enum ViewError {
     },
 }
 
-/// The JSON view of a parsed `.pyc` (see the [module docs](self) for the schema). The root is
-/// shown as CODE when it is a code object (as in every real `.pyc`), as a VALUE otherwise.
+/// What a view shows, and its limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ViewOptions {
+    /// Add `"instructions"` and `"summary"` to every CODE (see [`super::code`]); what
+    /// `brine pyc --json` prints. Off, CODE has exactly CPython's `co_*` attributes, the view
+    /// the fixtures record from CPython.
+    pub analysis: bool,
+    /// Depth and size limits.
+    pub limits: ViewLimits,
+}
+
+/// The JSON view of a parsed `.pyc` (see the [module docs](self) for the schema), without
+/// analysis: exactly CPython's view. The root is shown as CODE when it is a code object (as in
+/// every real `.pyc`), as a VALUE otherwise.
 pub fn pyc_to_json(pyc: &Pyc<'_>) -> Result<Json, ViewError> {
-    pyc_to_json_with_limits(pyc, ViewLimits::default())
+    pyc_to_json_with(pyc, &ViewOptions::default())
 }
 
 /// [`pyc_to_json`] with explicit limits.
 pub fn pyc_to_json_with_limits(pyc: &Pyc<'_>, limits: ViewLimits) -> Result<Json, ViewError> {
+    pyc_to_json_with(
+        pyc,
+        &ViewOptions {
+            analysis: false,
+            limits,
+        },
+    )
+}
+
+/// Adds the analysis to a CODE view of the root of `stream`; returns the analysis error, if
+/// the code cannot be decoded.
+fn analyse(stream: &Stream<'_>, code: &mut Json) -> Option<String> {
+    use brine_codeobj::{Code, FromMarshalOptions};
+    match Code::from_stream(stream, FromMarshalOptions::default()) {
+        Ok(root) => {
+            super::code::add_analysis(code, &root);
+            None
+        }
+        Err(e) => {
+            super::code::add_null_analysis(code);
+            Some(e.to_string())
+        }
+    }
+}
+
+/// The JSON view of a parsed `.pyc` with options (with [`ViewOptions::analysis`], what
+/// `brine pyc --json` prints).
+pub fn pyc_to_json_with(pyc: &Pyc<'_>, options: &ViewOptions) -> Result<Json, ViewError> {
     let h = &pyc.header;
     let opt = |v: Option<u32>| v.map_or(Json::Null, |v| Json::Int(i64::from(v)));
-    let mut viewer = Viewer::new(&pyc.stream, limits);
+    let mut viewer = Viewer::new(&pyc.stream, options.limits);
     let root = pyc.stream.root();
+    let mut analysis_error = None;
     let code = match pyc.stream.code_view(root) {
-        Some(code) => viewer.code(code, 0)?,
+        Some(code) => {
+            let mut view = viewer.code(code, 0)?;
+            if options.analysis {
+                analysis_error = analyse(&pyc.stream, &mut view);
+            }
+            view
+        }
         None => viewer.value(root, 0)?,
     };
-    Ok(Json::object([
+    let error = analysis_error.map(|e| ("analysis_error", Json::str(&e)));
+    Ok(Json::object(error.into_iter().chain([
         ("magic", Json::Int(i64::from(h.magic_number()))),
         ("python", Json::str(&h.version.to_string())),
         ("flags", Json::Int(i64::from(h.flags.unwrap_or(0)))),
@@ -125,16 +176,33 @@ pub fn pyc_to_json_with_limits(pyc: &Pyc<'_>, limits: ViewLimits) -> Result<Json
             h.source_hash().map_or(Json::Null, |b| Json::str(&hex(&b))),
         ),
         ("code", code),
-    ]))
+    ])))
 }
 
 /// The JSON view of a raw marshal stream: `{"python": "X.Y", "value": VALUE}`.
 pub fn stream_to_json(stream: &Stream<'_>) -> Result<Json, ViewError> {
-    let value = value_to_json(stream, stream.root())?;
-    Ok(Json::object([
+    stream_to_json_with(stream, &ViewOptions::default())
+}
+
+/// [`stream_to_json`] with options (the analysis applies when the root is a code object).
+pub fn stream_to_json_with(stream: &Stream<'_>, options: &ViewOptions) -> Result<Json, ViewError> {
+    let mut viewer = Viewer::new(stream, options.limits);
+    let mut value = viewer.value(stream.root(), 0)?;
+    let mut analysis_error = None;
+    if options.analysis && stream.code_view(stream.root()).is_some() {
+        if let Json::Object(tag) = &mut value {
+            if let [(key, code)] = tag.as_mut_slice() {
+                if key == "code" {
+                    analysis_error = analyse(stream, code);
+                }
+            }
+        }
+    }
+    let error = analysis_error.map(|e| ("analysis_error", Json::str(&e)));
+    Ok(Json::object(error.into_iter().chain([
         ("python", Json::str(&stream.version().to_string())),
         ("value", value),
-    ]))
+    ])))
 }
 
 /// The VALUE view of the object `id` of `stream` (references followed).
@@ -378,9 +446,11 @@ impl<'s, 'a> Viewer<'s, 'a> {
 
     /// The derived `co_lnotab` of 3.10+ (hex; `null` when the line table does not decode).
     fn lnotab(&self, code: CodeView<'_, 'a>) -> Json {
-        match derived_lnotab(code.version, code.linetable_bytes(), code.firstlineno) {
-            Some(b) => Json::str(&hex(&b)),
-            None => Json::Null,
+        use brine_codeobj::linetable::{LineTable, LineTableFormat};
+        let format = LineTableFormat::for_version(code.version.major, code.version.minor);
+        match LineTable::new(format, code.linetable_bytes(), code.firstlineno).to_lnotab() {
+            Ok(b) => Json::str(&hex(&b)),
+            Err(_) => Json::Null,
         }
     }
 
@@ -415,78 +485,6 @@ impl<'s, 'a> Viewer<'s, 'a> {
             None => Json::str(&brine_marshal::repr::node_repr(self.stream, id)),
         }
     }
-}
-
-/// `co_lnotab` as CPython 3.10+ computes it from the line table (it no longer stores one):
-/// walking the address ranges, each time the running line changes, emit
-/// `(byte offset delta, line delta)`, split into pairs that fit (offset deltas up to 255,
-/// line deltas in -128..=127). The running line ignores "no line" entries; zero-length ranges
-/// (3.10) move it without emitting. `None` if the table does not decode.
-fn derived_lnotab(
-    version: brine_marshal::PyVersion,
-    table: &[u8],
-    firstlineno: i32,
-) -> Option<Vec<u8>> {
-    let mut out = Vec::new();
-    let mut line = firstlineno;
-    let mut offset: i64 = 0;
-    let mut emit = |start: i64, computed: i32, line: &mut i32, offset: &mut i64| {
-        if computed == *line {
-            return;
-        }
-        let mut bdelta = start - *offset;
-        let mut ldelta = i64::from(computed) - i64::from(*line);
-        while bdelta > 255 {
-            out.extend_from_slice(&[255, 0]);
-            bdelta -= 255;
-        }
-        while ldelta > 127 {
-            out.extend_from_slice(&[bdelta as u8, 127]);
-            bdelta = 0;
-            ldelta -= 127;
-        }
-        while ldelta < -128 {
-            out.extend_from_slice(&[bdelta as u8, (-128i8) as u8]);
-            bdelta = 0;
-            ldelta += 128;
-        }
-        out.extend_from_slice(&[bdelta as u8, ldelta as i8 as u8]);
-        *offset = start;
-        *line = computed;
-    };
-    if version.at_least(3, 11) {
-        let mut computed = firstlineno;
-        for entry in brine_codeobj::linetable::LocationEntries::new(table, firstlineno) {
-            let entry = entry.ok()?;
-            if let Some(l) = entry.position.line {
-                computed = l;
-            }
-            emit(
-                i64::from(entry.start_unit) * 2,
-                computed,
-                &mut line,
-                &mut offset,
-            );
-        }
-    } else {
-        let pairs = table.chunks_exact(2);
-        if !pairs.remainder().is_empty() {
-            return None;
-        }
-        let mut computed = firstlineno;
-        let mut addr: i64 = 0;
-        for pair in pairs {
-            let (sdelta, ldelta) = (i64::from(pair[0]), pair[1] as i8);
-            if ldelta != -128 {
-                computed = computed.wrapping_add(i32::from(ldelta));
-            }
-            if sdelta > 0 {
-                emit(addr, computed, &mut line, &mut offset);
-            }
-            addr += sdelta;
-        }
-    }
-    Some(out)
 }
 
 #[cfg(test)]
