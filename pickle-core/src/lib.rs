@@ -55,4 +55,4 @@ pub use limits::Limits;
 pub use opcodes::{ArgKind, Opcode, StackKind};
 pub use options::{Environment, LoadOptions, Strictness};
 pub use pystr::PyStr;
-pub use vm::{loads, loads_all, loads_shared, loads_with, Loaded, Loader};
+pub use vm::{loads, loads_all, loads_from_reader, loads_shared, loads_with, Loaded, Loader};

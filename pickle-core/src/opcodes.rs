@@ -306,6 +306,13 @@ macro_rules! define_opcodes {
             table
         };
 
+        /// Opcode and argument kind by byte, in one lookup (the readers' hot path).
+        pub(crate) static DECODE_TABLE: [Option<(Opcode, Option<ArgKind>)>; 256] = {
+            let mut table = [None; 256];
+            $( table[$byte] = Some((Opcode::$variant, opt_arg!($arg))); )*
+            table
+        };
+
         static ARG_TABLE: [Option<ArgKind>; 256] = {
             let mut table = [None; 256];
             $( table[$byte] = opt_arg!($arg); )*

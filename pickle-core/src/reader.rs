@@ -17,7 +17,7 @@
 //! ```
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::opcodes::{ArgKind, Opcode};
+use crate::opcodes::{ArgKind, Opcode, DECODE_TABLE};
 use crate::pyrepr::{escape_decode, repr_bytes};
 use crate::pystr::{decode_error_message, decode_raw_unicode_escape, validate_surrogatepass_range};
 use num_bigint::BigInt;
@@ -480,6 +480,83 @@ fn read_arg<'a>(c: &mut Cursor<'a>, kind: ArgKind) -> Result<Arg<'a>, ErrorKind>
     })
 }
 
+/// The reader's fast path for the opcodes that make up nearly all of real pickles (no
+/// argument, or a short fixed or counted one, present and valid); everything else, including
+/// every error and `STOP`, goes through `OpReader::read_op_general` with genops' messages.
+/// A macro so that `read_op` and `Iterator::next` each build their own result type in place:
+/// converting one into the other (`transpose`) copied the 64-byte value through a
+/// temporary, and the store-forwarding stalls made consumer loops several times slower.
+macro_rules! fast_path {
+    ($self:ident, $wrap:expr) => {{
+        let this = &mut *$self;
+        let pos = this.pos;
+        let d = this.data;
+        if let (false, Some(&byte)) = (this.done, d.get(pos)) {
+            if let Some((opcode, kind)) = DECODE_TABLE[byte as usize] {
+                let offset = this.base + pos as u64;
+                macro_rules! done {
+                    ($arg:expr, $width:expr) => {{
+                        this.pos = pos + $width;
+                        return ($wrap)(Op {
+                            offset,
+                            opcode,
+                            arg: $arg,
+                        });
+                    }};
+                }
+                match kind {
+                    None if opcode != Opcode::Stop => done!(Arg::None, 1),
+                    Some(ArgKind::Uint1) => {
+                        if let Some(&v) = d.get(pos + 1) {
+                            done!(Arg::Int(v as i64), 2)
+                        }
+                    }
+                    Some(ArgKind::Uint4) => {
+                        if let Some(a) = d.get(pos + 1..pos + 5) {
+                            done!(
+                                Arg::Int(u32::from_le_bytes([a[0], a[1], a[2], a[3]]) as i64),
+                                5
+                            )
+                        }
+                    }
+                    Some(ArgKind::Int4) => {
+                        if let Some(a) = d.get(pos + 1..pos + 5) {
+                            done!(
+                                Arg::Int(i32::from_le_bytes([a[0], a[1], a[2], a[3]]) as i64),
+                                5
+                            )
+                        }
+                    }
+                    Some(ArgKind::Float8) => {
+                        if let Some(a) = d.get(pos + 1..pos + 9) {
+                            let mut b = [0u8; 8];
+                            b.copy_from_slice(a);
+                            done!(Arg::Float(f64::from_be_bytes(b)), 9)
+                        }
+                    }
+                    Some(ArgKind::Unicodestring1) => {
+                        if let Some(&n) = d.get(pos + 1) {
+                            if let Some(s) = d.get(pos + 2..pos + 2 + n as usize) {
+                                if validate_surrogatepass_range(s).is_ok() {
+                                    done!(Arg::Text(Cow::Borrowed(s)), 2 + n as usize)
+                                }
+                            }
+                        }
+                    }
+                    Some(ArgKind::Bytes1) => {
+                        if let Some(&n) = d.get(pos + 1) {
+                            if let Some(s) = d.get(pos + 2..pos + 2 + n as usize) {
+                                done!(Arg::Bytes(Cow::Borrowed(s)), 2 + n as usize)
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }};
+}
+
 /// Reads opcodes from a byte slice, zero-copy, until (and including) the first `STOP`.
 ///
 /// After an error or `STOP` the iterator is finished; [`OpReader::position`] tells where the
@@ -514,56 +591,9 @@ impl<'a> OpReader<'a> {
     }
 
     /// Reads the next opcode (`Ok(None)` after `STOP`).
-    #[inline]
+    #[inline(always)]
     pub fn read_op(&mut self) -> Result<Option<Op<'a>>> {
-        // Fast path for the opcodes that make up nearly all of real pickles (no argument, or
-        // a short fixed or counted one, present and valid). Everything else, including every
-        // error and `STOP`, goes through the general reader below with genops' messages.
-        let pos = self.pos;
-        let d = self.data;
-        if let (false, Some(&byte)) = (self.done, d.get(pos)) {
-            if let Some(opcode) = Opcode::from_byte(byte) {
-                let fast = match opcode.arg_kind() {
-                    None if opcode != Opcode::Stop => Some((Arg::None, 1)),
-                    Some(ArgKind::Uint1) => d.get(pos + 1).map(|&v| (Arg::Int(v as i64), 2)),
-                    Some(ArgKind::Uint4) => d.get(pos + 1..pos + 5).map(|a| {
-                        (
-                            Arg::Int(u32::from_le_bytes([a[0], a[1], a[2], a[3]]) as i64),
-                            5,
-                        )
-                    }),
-                    Some(ArgKind::Int4) => d.get(pos + 1..pos + 5).map(|a| {
-                        (
-                            Arg::Int(i32::from_le_bytes([a[0], a[1], a[2], a[3]]) as i64),
-                            5,
-                        )
-                    }),
-                    Some(ArgKind::Float8) => d.get(pos + 1..pos + 9).map(|a| {
-                        let mut b = [0u8; 8];
-                        b.copy_from_slice(a);
-                        (Arg::Float(f64::from_be_bytes(b)), 9)
-                    }),
-                    Some(ArgKind::Unicodestring1) => d.get(pos + 1).and_then(|&n| {
-                        let s = d.get(pos + 2..pos + 2 + n as usize)?;
-                        validate_surrogatepass_range(s).ok()?;
-                        Some((Arg::Text(Cow::Borrowed(s)), 2 + n as usize))
-                    }),
-                    Some(ArgKind::Bytes1) => d.get(pos + 1).and_then(|&n| {
-                        let s = d.get(pos + 2..pos + 2 + n as usize)?;
-                        Some((Arg::Bytes(Cow::Borrowed(s)), 2 + n as usize))
-                    }),
-                    _ => None,
-                };
-                if let Some((arg, width)) = fast {
-                    self.pos = pos + width;
-                    return Ok(Some(Op {
-                        offset: self.base + pos as u64,
-                        opcode,
-                        arg,
-                    }));
-                }
-            }
-        }
+        fast_path!(self, |op| Ok(Some(op)));
         self.read_op_general()
     }
 
@@ -622,9 +652,10 @@ impl<'a> OpReader<'a> {
 
 impl<'a> Iterator for OpReader<'a> {
     type Item = Result<Op<'a>>;
-    #[inline]
+    #[inline(always)]
     fn next(&mut self) -> Option<Self::Item> {
-        self.read_op().transpose()
+        fast_path!(self, |op| Some(Ok(op)));
+        self.read_op_general().transpose()
     }
 }
 

@@ -85,6 +85,10 @@ pub struct Loader {
     ext_cache: HashMap<i32, NodeId>,
     /// Tuples already walked by the hashability check (see `check_hashable_slow`).
     hashable_tuples: hashbrown::HashSet<NodeId>,
+    /// Streaming: input read past the last `STOP` (`load_from_reader`).
+    stream_buf: Vec<u8>,
+    /// Streaming: stream offset of `stream_buf[0]`.
+    stream_base: u64,
 }
 
 /// Result of one `STOP`-terminated pickle.
@@ -255,6 +259,8 @@ impl Loader {
             next_buffer: 0,
             ext_cache: HashMap::new(),
             hashable_tuples: hashbrown::HashSet::new(),
+            stream_buf: Vec::new(),
+            stream_base: 0,
         }
     }
 
@@ -303,6 +309,25 @@ impl Loader {
         let rest = data.len().saturating_sub(start);
         self.graph.nodes.reserve((rest / 6).min(1 << 22));
         self.graph.data.reserve(rest.min(1 << 26));
+        let mut m = self.machine(data, start, MachineState::default(), 0, shared);
+        m.start_abs = start as u64;
+        match m.run()? {
+            Some(loaded) => Ok(loaded),
+            // Only a chunked machine suspends; this one runs to STOP or an error.
+            None => Err(m.err(ErrorKind::Eof)),
+        }
+    }
+
+    /// A machine over `data` from `pos`, resuming `state`; `base` is the stream offset of
+    /// `data[0]`.
+    fn machine<'d>(
+        &mut self,
+        data: &'d [u8],
+        pos: usize,
+        state: MachineState,
+        base: u64,
+        shared: bool,
+    ) -> Machine<'d, '_> {
         // CPython's C unpickler sizes its memo array from the key and fails with MemoryError
         // on huge keys; emulate that (at 2^30) when emulating a bare C unpickler.
         let c_limit = if self.options.environment == Environment::BareCPython
@@ -315,14 +340,18 @@ impl Loader {
         let memo_key_cap = self.options.limits.max_memo_key.min(c_limit);
         Machine {
             data,
-            pos: start,
-            op_offset: start,
+            pos,
+            op_offset: pos,
             op: None,
-            stack: Vec::new(),
-            marks: Vec::new(),
-            proto: 0,
-            max_proto: 0,
-            frame_end: None,
+            stack: state.stack,
+            marks: state.marks,
+            proto: state.proto,
+            max_proto: state.max_proto,
+            frame_end: state.frame_end,
+            base,
+            start_abs: base + pos as u64,
+            chunk_end: data.len(),
+            chunked: false,
             record_steps: self.options.record_steps,
             max_stack: self.options.limits.max_stack,
             max_nodes: self.options.limits.max_nodes.min(NO_NODE as usize),
@@ -332,7 +361,241 @@ impl Loader {
             shared,
             loader: self,
         }
-        .run(start)
+    }
+
+    /// Loads the next pickle from `reader`, up to its `STOP`, into the graph, holding only a
+    /// bounded window of the input in memory: input is read in 64 KiB blocks and run
+    /// opcode by opcode as soon as each opcode is complete. An opcode is only held whole
+    /// when it must be (a long string or bytes payload, a text line, a protocol-4 frame, which
+    /// CPython also reads whole); its size is bounded by the input actually present (nothing
+    /// is allocated from an announced length) and by [`Limits::max_data_bytes`] for payloads.
+    /// Bytes read past `STOP` are kept for the next call, so repeated calls read successive
+    /// pickles of one stream (sharing the memo, as `Unpickler.load()` does). Offsets in
+    /// nodes, errors and [`Loaded::end`] count from the start of the stream. Verdicts,
+    /// errors and graphs equal those of [`Loader::load_at`] on the whole input, except that
+    /// an I/O error is reported as an `OSError` and a payload above `max_data_bytes` is
+    /// refused before it is read (as a limit error, even if the input turns out shorter).
+    ///
+    /// [`Limits::max_data_bytes`]: crate::Limits::max_data_bytes
+    pub fn load_from_reader<R: std::io::Read>(&mut self, reader: &mut R) -> Result<Loaded> {
+        let mut buf = std::mem::take(&mut self.stream_buf);
+        let mut base = self.stream_base;
+        let mut eof = false;
+        let mut state = MachineState::default();
+        let mut scratch: Option<Vec<u8>> = None;
+        let start_abs = base;
+        loop {
+            // The input from `buf[0]` up to the end of the last complete opcode.
+            let complete = loop {
+                match complete_prefix(&buf, &self.options) {
+                    Scan::Complete(end) if end > 0 => break end,
+                    _ if eof => break 0,
+                    Scan::Complete(_) => {}
+                    Scan::TooLarge => {
+                        let what = "data bytes";
+                        let limit = self.options.limits.max_data_bytes as u64;
+                        return Err(Error::new(
+                            base,
+                            buf.first().and_then(|&b| Opcode::from_byte(b)),
+                            ErrorKind::LimitExceeded { what, limit },
+                        ));
+                    }
+                }
+                let block = scratch.get_or_insert_with(|| vec![0u8; 1 << 16]);
+                match read_block(reader, block, &mut buf) {
+                    Ok(0) => eof = true,
+                    Ok(_) => {}
+                    Err(e) => {
+                        return Err(Error::new(
+                            base + buf.len() as u64,
+                            None,
+                            type_error("OSError", e.to_string()),
+                        ))
+                    }
+                }
+            };
+            let mut m = self.machine(&buf, 0, std::mem::take(&mut state), base, false);
+            m.start_abs = start_abs;
+            // At the end of the input the rest runs whole, exactly as the slice loader would
+            // run it (truncated opcodes give the same errors).
+            if !eof {
+                m.chunked = true;
+                m.chunk_end = complete;
+            }
+            let result = m.run();
+            let consumed = m.pos;
+            state = MachineState {
+                stack: std::mem::take(&mut m.stack),
+                marks: std::mem::take(&mut m.marks),
+                proto: m.proto,
+                max_proto: m.max_proto,
+                frame_end: m.frame_end.map(|e| e.saturating_sub(consumed)),
+            };
+            match result? {
+                Some(loaded) => {
+                    buf.drain(..consumed);
+                    self.stream_buf = buf;
+                    self.stream_base = base + consumed as u64;
+                    return Ok(loaded);
+                }
+                None => {
+                    buf.drain(..consumed);
+                    base += consumed as u64;
+                }
+            }
+        }
+    }
+}
+
+/// What a suspended machine carries from one input window to the next.
+#[derive(Default)]
+struct MachineState {
+    stack: Vec<NodeId>,
+    marks: Vec<usize>,
+    proto: u8,
+    max_proto: u8,
+    frame_end: Option<usize>,
+}
+
+/// Reads what `reader` has (up to one block) onto the end of `buf`, through `block` (a
+/// zeroed scratch buffer reused across reads); `Ok(0)` at end of input. One `read` call: a
+/// pipe is never asked to wait for more than it has.
+fn read_block<R: std::io::Read>(
+    reader: &mut R,
+    block: &mut [u8],
+    buf: &mut Vec<u8>,
+) -> std::io::Result<usize> {
+    loop {
+        match reader.read(block) {
+            Ok(n) => {
+                buf.extend_from_slice(&block[..n]);
+                return Ok(n);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Result of scanning buffered input for complete opcodes.
+enum Scan {
+    /// Opcodes up to this offset are complete (0: not even the first one).
+    Complete(usize),
+    /// The first incomplete opcode announces a payload above `max_data_bytes`.
+    TooLarge,
+}
+
+/// How far `buf` holds complete opcodes (argument and payload present; for `FRAME`, the whole
+/// frame, which CPython's C unpickler checks is there). Malformed arguments (negative counts,
+/// unknown opcodes) count as complete: the machine reports them.
+fn complete_prefix(buf: &[u8], options: &LoadOptions) -> Scan {
+    let mut pos = 0;
+    while pos < buf.len() {
+        match opcode_extent(&buf[pos..], options) {
+            Extent::Complete(n) => pos += n,
+            Extent::Incomplete => break,
+            Extent::TooLarge if pos == 0 => return Scan::TooLarge,
+            Extent::TooLarge => break,
+        }
+    }
+    Scan::Complete(pos)
+}
+
+/// Length of one opcode with its argument, if buffered whole.
+enum Extent {
+    Complete(usize),
+    Incomplete,
+    TooLarge,
+}
+
+fn opcode_extent(b: &[u8], options: &LoadOptions) -> Extent {
+    use crate::opcodes::ArgKind as K;
+    let Some(op) = Opcode::from_byte(b[0]) else {
+        return Extent::Complete(1);
+    };
+    let fixed = |n: usize| {
+        if b.len() >= n {
+            Extent::Complete(n)
+        } else {
+            Extent::Incomplete
+        }
+    };
+    let line = |from: usize| {
+        b.get(from..)
+            .and_then(|r| r.iter().position(|&c| c == b'\n'))
+    };
+    let counted = |header: usize, n: u64| {
+        if n > options.limits.max_data_bytes as u64 {
+            return Extent::TooLarge;
+        }
+        match (header as u64).checked_add(n) {
+            Some(total) if (b.len() as u64) >= total => Extent::Complete(total as usize),
+            _ => Extent::Incomplete,
+        }
+    };
+    let le = |from: usize, width: usize| -> Option<u64> {
+        let s = b.get(from..from + width)?;
+        let mut a = [0u8; 8];
+        a[..width].copy_from_slice(s);
+        Some(u64::from_le_bytes(a))
+    };
+    match op.arg_kind() {
+        None => Extent::Complete(1),
+        Some(K::Uint1) => fixed(2),
+        Some(K::Uint2) => fixed(3),
+        Some(K::Int4 | K::Uint4) => fixed(5),
+        Some(K::Float8) => fixed(9),
+        Some(K::Uint8) => {
+            let Some(n) = le(1, 8) else {
+                return Extent::Incomplete;
+            };
+            // FRAME: the whole frame must be buffered for the C unpickler's check, unless
+            // the machine refuses the length outright.
+            if op == Opcode::Frame && n <= options.limits.max_frame_size && n <= i64::MAX as u64 {
+                return match 9u64.checked_add(n) {
+                    Some(total) if (b.len() as u64) >= total => Extent::Complete(9),
+                    _ => Extent::Incomplete,
+                };
+            }
+            Extent::Complete(9)
+        }
+        Some(
+            K::DecimalnlShort
+            | K::DecimalnlLong
+            | K::Floatnl
+            | K::Stringnl
+            | K::StringnlNoescape
+            | K::Unicodestringnl,
+        ) => match line(1) {
+            Some(i) => Extent::Complete(1 + i + 1),
+            None => Extent::Incomplete,
+        },
+        Some(K::StringnlNoescapePair) => match line(1) {
+            Some(i) => match line(1 + i + 1) {
+                Some(j) => Extent::Complete(1 + i + 1 + j + 1),
+                None => Extent::Incomplete,
+            },
+            None => Extent::Incomplete,
+        },
+        Some(K::String1 | K::Bytes1 | K::Unicodestring1 | K::Long1) => match b.get(1) {
+            Some(&n) => counted(2, n as u64),
+            None => Extent::Incomplete,
+        },
+        Some(K::String4 | K::Long4) => match le(1, 4) {
+            Some(n) if (n as u32 as i32) < 0 => Extent::Complete(5),
+            Some(n) => counted(5, n),
+            None => Extent::Incomplete,
+        },
+        Some(K::Bytes4 | K::Unicodestring4) => match le(1, 4) {
+            Some(n) => counted(5, n),
+            None => Extent::Incomplete,
+        },
+        Some(K::Bytes8 | K::Bytearray8 | K::Unicodestring8) => match le(1, 8) {
+            // Beyond what any input can hold: the machine reports it without the payload.
+            Some(n) if n > (isize::MAX as u64) - 64 => Extent::Complete(9),
+            Some(n) => counted(9, n),
+            None => Extent::Incomplete,
+        },
     }
 }
 
@@ -347,6 +610,14 @@ struct Machine<'d, 'l> {
     max_proto: u8,
     /// Pure-Python strictness only: end of the current frame.
     frame_end: Option<usize>,
+    /// Stream offset of `data[0]` (streaming loads run over a window of the input).
+    base: u64,
+    /// Stream offset of the pickle's first opcode.
+    start_abs: u64,
+    /// Streaming: opcodes before this offset are complete; the machine suspends here.
+    chunk_end: usize,
+    /// Streaming: suspend (return `None`) at `chunk_end` instead of running on.
+    chunked: bool,
     // Copies of hot options (read on every opcode).
     record_steps: bool,
     max_stack: usize,
@@ -364,7 +635,7 @@ impl<'d> Machine<'d, '_> {
     #[cold]
     #[inline(never)]
     fn err(&self, kind: ErrorKind) -> Error {
-        Error::new(self.op_offset as u64, self.op, kind)
+        Error::new(self.base + self.op_offset as u64, self.op, kind)
     }
 
     fn strict(&self) -> bool {
@@ -458,7 +729,10 @@ impl<'d> Machine<'d, '_> {
             }));
         }
         let op = self.op.unwrap_or(Opcode::Stop);
-        Ok(self.loader.graph.push(kind, op, self.op_offset as u64))
+        Ok(self
+            .loader
+            .graph
+            .push(kind, op, self.base + self.op_offset as u64))
     }
 
     fn push_data(&mut self, bytes: &[u8]) -> Result<crate::graph::Span> {
@@ -551,7 +825,7 @@ impl<'d> Machine<'d, '_> {
         };
         let op = self.op.unwrap_or(Opcode::Stop);
         self.loader.graph.steps.push(Step {
-            offset: self.op_offset as u64,
+            offset: self.base + self.op_offset as u64,
             op,
             node,
             arg,
@@ -1152,7 +1426,11 @@ impl<'d> Machine<'d, '_> {
                 } else {
                     g.push_data(raw)
                 };
-                let id = g.push(NodeKind::Str(span), Opcode::ShortBinunicode, pos as u64);
+                let id = g.push(
+                    NodeKind::Str(span),
+                    Opcode::ShortBinunicode,
+                    self.base + pos as u64,
+                );
                 self.stack.push(id);
                 self.pos = pos + 2 + n as usize;
                 self.max_proto = self.max_proto.max(Opcode::ShortBinunicode.proto());
@@ -1179,7 +1457,7 @@ impl<'d> Machine<'d, '_> {
                 {
                     return false;
                 }
-                let id = self.loader.graph.push(kind, op, pos as u64);
+                let id = self.loader.graph.push(kind, op, self.base + pos as u64);
                 self.stack.push(id);
                 self.pos = pos + width;
                 self.max_proto = self.max_proto.max(op.proto());
@@ -1189,10 +1467,14 @@ impl<'d> Machine<'d, '_> {
         }
     }
 
-    fn run(mut self, start: usize) -> Result<Loaded> {
+    /// Runs to `STOP` (`Some`), or, for a chunked machine, until `chunk_end` (`None`).
+    fn run(&mut self) -> Result<Option<Loaded>> {
         let strict = self.strict();
         let fast = !self.record_steps;
         loop {
+            if self.chunked && self.pos >= self.chunk_end {
+                return Ok(None);
+            }
             if fast && self.frame_end.is_none() && self.fast_op() {
                 continue;
             }
@@ -1220,16 +1502,16 @@ impl<'d> Machine<'d, '_> {
                     self.step(Some(root), 0, None)?;
                     let info = PickleInfo {
                         root,
-                        start: start as u64,
-                        end: self.pos as u64,
+                        start: self.start_abs,
+                        end: self.base + self.pos as u64,
                         proto: self.proto,
                         max_opcode_proto: self.max_proto,
                     };
                     self.loader.graph.pickles.push(info);
-                    return Ok(Loaded {
+                    return Ok(Some(Loaded {
                         root,
-                        end: self.pos,
-                    });
+                        end: (self.base + self.pos as u64) as usize,
+                    }));
                 }
                 Opcode::Pop => {
                     let len = self.stack.len();
@@ -1341,14 +1623,17 @@ impl<'d> Machine<'d, '_> {
                                 ),
                             )));
                         }
-                        if n > (isize::MAX as u64).saturating_sub(self.pos as u64) {
+                        if n > (isize::MAX as u64).saturating_sub(self.base + self.pos as u64) {
                             return Err(self.err(ErrorKind::FrameOverflow));
                         }
                         if n > (self.data.len() - self.pos) as u64 {
                             return Err(self.err(truncated()));
                         }
                     }
-                    self.loader.graph.frames.push((self.op_offset as u64, n));
+                    self.loader
+                        .graph
+                        .frames
+                        .push((self.base + self.op_offset as u64, n));
                     self.step(None, n, None)?;
                 }
                 Opcode::None => {
@@ -2065,6 +2350,23 @@ pub fn loads_with(data: &[u8], options: &LoadOptions) -> Result<Graph> {
 pub fn loads_shared(input: &SharedInput, options: &LoadOptions) -> Result<Graph> {
     let mut loader = Loader::new(options.clone());
     loader.load_shared_at(input, 0)?;
+    Ok(loader.into_graph())
+}
+
+/// Loads the first pickle read from `reader` with `options`, holding only a bounded window of
+/// the input in memory (see [`Loader::load_from_reader`]).
+///
+/// ```
+/// use brine_pickle_core::{loads_from_reader, LoadOptions};
+///
+/// // pickle.dumps([1, 2], 2), read through `std::io::Read`.
+/// let mut file: &[u8] = b"\x80\x02]q\x00(K\x01K\x02e.";
+/// let graph = loads_from_reader(&mut file, &LoadOptions::default()).unwrap();
+/// assert_eq!(graph.root_ref().index(1).unwrap().as_i64(), Some(2));
+/// ```
+pub fn loads_from_reader<R: std::io::Read>(reader: &mut R, options: &LoadOptions) -> Result<Graph> {
+    let mut loader = Loader::new(options.clone());
+    loader.load_from_reader(reader)?;
     Ok(loader.into_graph())
 }
 
