@@ -61,8 +61,8 @@ impl PrintableTable {
     }
 }
 
-/// Every version with a table of its own (dumped from its interpreter), oldest first: 3.6 to
-/// 3.14.
+/// Every version's table, oldest first: 3.0 to 3.14 (see `marshal/data/README.md` for where
+/// each comes from).
 pub fn printable_tables() -> impl Iterator<Item = PrintableTable> {
     printable::TABLES
         .iter()
@@ -73,10 +73,8 @@ pub fn printable_tables() -> impl Iterator<Item = PrintableTable> {
         })
 }
 
-/// The table a Python 3 `(major, minor)` repr uses: its own when there is one (3.6–3.14);
-/// the oldest (3.6, Unicode 9.0) for 3.0–3.5, whose interpreters are not available (their
-/// Unicode 5.1–8.0 databases lack characters 3.6 prints as is: those few print raw where the
-/// real interpreter would escape them); the newest for later versions.
+/// The table a Python 3 `(major, minor)` repr uses: its own (3.0–3.14), the newest for later
+/// versions (and the oldest for anything before 3.0).
 pub fn printable_table_for(version: (u8, u8)) -> PrintableTable {
     let tables = printable::TABLES;
     let pick = tables
@@ -467,13 +465,11 @@ mod tests {
     #[test]
     fn each_version_picks_its_table() {
         let versions: Vec<(u8, u8)> = printable_tables().map(|t| t.version).collect();
-        assert_eq!(versions.first(), Some(&(3, 6)));
+        assert_eq!(versions.len(), 15, "3.0 to 3.14");
         for v in &versions {
             assert_eq!(printable_table_for(*v).version, *v);
         }
-        // No interpreter for 3.0–3.5: the oldest table stands in; later versions take the newest.
-        assert_eq!(printable_table_for((3, 0)).version, (3, 6));
-        assert_eq!(printable_table_for((3, 5)).version, (3, 6));
+        assert_eq!(printable_table_for((2, 7)).version, (3, 0));
         assert_eq!(
             printable_table_for((3, 99)).version,
             *versions.last().unwrap()
