@@ -2,7 +2,8 @@
 //! samples folder: every code object converts, decodes without a problem (no unknown,
 //! specialised or truncated instruction, every index and jump target in range), its line and
 //! exception tables decode, and its location table covers exactly the code units (3.14).
-//! Skipped when the folder is absent.
+//! Skipped when the folder is absent. With `BRINE_PYODIDE` (CPython 3.14 in WebAssembly, see
+//! `codeobj/data/README.md`), the 3.14 listings are also compared with its `dis.dis`.
 
 use brine_codeobj::{disassemble_recursive, Code, FromMarshalOptions};
 use brine_marshal::Pyc;
@@ -103,4 +104,53 @@ fn sample_pycs_decode_cleanly() {
         problems.len()
     );
     assert!(total > 0);
+}
+
+#[allow(dead_code)]
+#[path = "../../xtask/src/codegen.rs"]
+mod codegen;
+
+/// Live, with CPython 3.14 in WebAssembly (`BRINE_PYODIDE`, see `codeobj/data/README.md`): the
+/// listing of every 3.14 sample is what 3.14's `dis.dis` prints.
+#[test]
+fn sample_314_listings_match_dis() {
+    let Some(dir) = pyc_samples_dir() else {
+        skip_live("sample_314_listings_match_dis", "no ../shared/pyc-samples");
+        return;
+    };
+    let Some(pyodide) = codegen::pyodide_dir() else {
+        skip_live(
+            "sample_314_listings_match_dis",
+            "BRINE_PYODIDE does not name a Pyodide folder",
+        );
+        return;
+    };
+    let samples = dir.join("3.14");
+    let script = brine_tests::workspace_root().join("xtask/py/opcodes_dis_samples.py");
+    let out = codegen::run_pyodide_with(
+        &pyodide,
+        &script,
+        &[samples.to_str().expect("UTF-8 path"), "/host"],
+    )
+    .expect("dis under Pyodide");
+    let listings: std::collections::BTreeMap<String, String> =
+        serde_json::from_str(&out).expect("JSON");
+    assert!(!listings.is_empty());
+    let mut differ = Vec::new();
+    for (name, want) in &listings {
+        let data = std::fs::read(samples.join(name)).unwrap();
+        let pyc = Pyc::parse(&data).unwrap();
+        let root = Code::from_stream(&pyc.stream, FromMarshalOptions::default()).unwrap();
+        let got = disassemble_recursive(&root, 100);
+        if &got != want {
+            let at = got
+                .lines()
+                .zip(want.lines())
+                .position(|(g, w)| g != w)
+                .unwrap_or(0);
+            differ.push(format!("{name} line {at}"));
+        }
+    }
+    println!("3.14 listings: {} compared", listings.len());
+    assert!(differ.is_empty(), "listings differ from dis: {differ:?}");
 }

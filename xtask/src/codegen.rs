@@ -144,37 +144,47 @@ pub fn pyodide_dir() -> Option<PathBuf> {
     dir.join("pyodide.mjs").is_file().then_some(dir)
 }
 
-/// Loads Pyodide, mounts the workspace at `/host`, runs the script given as the first argument
-/// with `sys.argv` set, and passes its standard output through byte for byte.
+/// Loads Pyodide, mounts the host's file system at `/host`, runs the script (an absolute host
+/// path) with `sys.argv` = the script and the arguments after it, and passes its standard
+/// output through byte for byte. Host paths in the arguments are the script's to prefix.
 const PYODIDE_RUNNER: &str = r#"
-const [dir, root, script] = process.argv.slice(-3);
+const sep = process.argv.indexOf("BRINE_ARGS");
+const [dir, script, ...args] = process.argv.slice(sep + 1);
 const { loadPyodide } = await import(dir + "/pyodide.mjs");
 const py = await loadPyodide({ indexURL: dir + "/", env: { PYTHONHASHSEED: "0" } });
 const write = (stream) => ({ write: (buf) => { stream.write(buf); return buf.length; } });
 py.setStdout(write(process.stdout));
 py.setStderr(write(process.stderr));
 py.FS.mkdirTree("/host");
-py.FS.mount(py.FS.filesystems.NODEFS, { root }, "/host");
-py.globals.set("SCRIPT", "/host/" + script);
+py.FS.mount(py.FS.filesystems.NODEFS, { root: "/" }, "/host");
+py.globals.set("ARGV", py.toPy(["/host" + script, ...args]));
 await py.runPythonAsync(
-  "import sys\nsys.argv = [SCRIPT]\n" +
-  "exec(compile(open(SCRIPT).read(), SCRIPT, 'exec'), {'__name__': '__main__'})");
+  "import sys\nsys.argv = list(ARGV)\n" +
+  "exec(compile(open(sys.argv[0]).read(), sys.argv[0], 'exec'), {'__name__': '__main__'})");
 "#;
 
-/// Runs one of the scripts under Pyodide (see [`PYODIDE_ENV`]) and returns its standard output.
+/// Runs one of the scripts (relative to the workspace `root`) under Pyodide (see
+/// [`PYODIDE_ENV`]) and returns its standard output.
 pub fn run_pyodide(root: &Path, dir: &Path, script: &str) -> Result<String, String> {
+    run_pyodide_with(dir, &root.join(script), &[])
+}
+
+/// Runs a script (absolute path) under Pyodide with arguments; returns its standard output.
+pub fn run_pyodide_with(dir: &Path, script: &Path, args: &[&str]) -> Result<String, String> {
     let out = std::process::Command::new("node")
         .arg("--input-type=module")
         .arg("-e")
         .arg(PYODIDE_RUNNER)
+        .arg("BRINE_ARGS")
         .arg(dir)
-        .arg(root)
         .arg(script)
+        .args(args)
         .output()
         .map_err(|e| format!("running node for Pyodide: {e}"))?;
     if !out.status.success() {
         return Err(format!(
-            "Pyodide {script} failed: {}",
+            "Pyodide {} failed: {}",
+            script.display(),
             String::from_utf8_lossy(&out.stderr)
         ));
     }
