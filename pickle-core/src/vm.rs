@@ -311,10 +311,11 @@ impl Loader {
         self.graph.data.reserve(rest.min(1 << 26));
         let mut m = self.machine(data, start, MachineState::default(), 0, shared);
         m.start_abs = start as u64;
-        match m.run()? {
-            Some(loaded) => Ok(loaded),
+        match m.run() {
+            (Ok(Some(loaded)), _, _) => Ok(loaded),
+            (Err(e), _, _) => Err(e),
             // Only a chunked machine suspends; this one runs to STOP or an error.
-            None => Err(m.err(ErrorKind::Eof)),
+            (Ok(None), _, pos) => Err(Error::new(pos as u64, None, ErrorKind::Eof)),
         }
     }
 
@@ -422,15 +423,9 @@ impl Loader {
                 m.chunked = true;
                 m.chunk_end = complete;
             }
-            let result = m.run();
-            let consumed = m.pos;
-            state = MachineState {
-                stack: std::mem::take(&mut m.stack),
-                marks: std::mem::take(&mut m.marks),
-                proto: m.proto,
-                max_proto: m.max_proto,
-                frame_end: m.frame_end.map(|e| e.saturating_sub(consumed)),
-            };
+            let (result, mut next, consumed) = m.run();
+            next.frame_end = next.frame_end.map(|e| e.saturating_sub(consumed));
+            state = next;
             match result? {
                 Some(loaded) => {
                     buf.drain(..consumed);
@@ -1467,8 +1462,23 @@ impl<'d> Machine<'d, '_> {
         }
     }
 
-    /// Runs to `STOP` (`Some`), or, for a chunked machine, until `chunk_end` (`None`).
-    fn run(&mut self) -> Result<Option<Loaded>> {
+    /// Runs to `STOP` (`Some`), or, for a chunked machine, until `chunk_end` (`None`); also
+    /// returns the state to resume from and the position reached. Takes the machine by value
+    /// so that the optimiser can keep its fields in registers in the opcode loop.
+    fn run(mut self) -> (Result<Option<Loaded>>, MachineState, usize) {
+        let result = self.run_loop();
+        let state = MachineState {
+            stack: std::mem::take(&mut self.stack),
+            marks: std::mem::take(&mut self.marks),
+            proto: self.proto,
+            max_proto: self.max_proto,
+            frame_end: self.frame_end,
+        };
+        (result, state, self.pos)
+    }
+
+    #[inline(always)]
+    fn run_loop(&mut self) -> Result<Option<Loaded>> {
         let strict = self.strict();
         let fast = !self.record_steps;
         loop {
