@@ -154,7 +154,8 @@ impl OpInfo {
 pub struct OpcodeTable {
     /// `(major, minor)`.
     pub version: (u8, u8),
-    /// The interpreter the table was dumped from (`None` when written from the spec).
+    /// The interpreter the table was dumped from (`None` for 3.0–3.5, written from their
+    /// sources).
     pub python: Option<&'static str>,
     /// `opcode.HAVE_ARGUMENT`.
     pub have_argument: u8,
