@@ -1,10 +1,12 @@
-//! Live: functions decoded from the fixtures and written back by `Model::emit_function` load in
-//! a fresh interpreter with the real cloudpickle and dill (the fixture venvs of
-//! `cargo xtask fixtures ext`) and pass the same behavioural checks as the originals.
+//! Live: functions, classes, enums, type variables and modules decoded from the fixtures and
+//! written back by `Model::emit` (Python 2 targets at protocol 2; before 3.8 with the
+//! producers' own cell helpers) load in a fresh interpreter with the real cloudpickle and dill
+//! (the fixture venvs of `cargo xtask fixtures ext`, 2.7 and 3.6-3.13) and pass the same
+//! behavioural checks as the originals.
 //!
 //! Skipped (with a line saying so) when the venvs are absent.
 
-use brine_pickle_ext::model::{ConstValue, EmitError, EmitOptions};
+use brine_pickle_ext::model::{CellRecipe, ConstValue, EmitError, EmitOptions};
 use brine_pickle_ext::recognise::{decode_with, DecodeOptions};
 use serde_json::Value;
 use std::path::PathBuf;
@@ -104,11 +106,38 @@ fn load_and_check(venv: &Venv, family: &str, sample: &str, path: &std::path::Pat
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
+/// Emission options for a venv's Python: protocol 2 for Python 2; before 3.8 (no
+/// `types.CellType`) cells by the installed cloudpickle's helpers (0.4+), else dill's.
+fn emit_options(venv: &Venv) -> EmitOptions {
+    let old_cloudpickle = venv
+        .cloudpickle
+        .as_deref()
+        .is_some_and(|v| v.starts_with("0.1") || v.starts_with("0.2") || v.starts_with("0.3"));
+    let cells = if venv.python >= (3, 8) {
+        CellRecipe::TypesCellType
+    } else if !old_cloudpickle {
+        CellRecipe::Cloudpickle {
+            module: "cloudpickle.cloudpickle".into(),
+        }
+    } else {
+        let old_dill = venv.requirements.iter().any(|r| r == "dill==0.2.7.1");
+        CellRecipe::Dill {
+            module: if old_dill { "dill.dill" } else { "dill._dill" }.into(),
+        }
+    };
+    EmitOptions {
+        protocol: if venv.python.0 < 3 { 2 } else { 4 },
+        python: Some(venv.python),
+        cells,
+        ..EmitOptions::default()
+    }
+}
+
 #[test]
 fn emitted_functions_load_and_behave_like_the_originals() {
     let venvs: Vec<Venv> = venvs()
         .into_iter()
-        .filter(|v| v.python >= (3, 8) && v.cloudpickle.is_some())
+        .filter(|v| v.cloudpickle.is_some())
         .collect();
     if venvs.is_empty() {
         brine_tests::skip_live(
@@ -145,7 +174,7 @@ fn emitted_functions_load_and_behave_like_the_originals() {
                 ..DecodeOptions::default()
             };
             let m = decode_with(&data, &opts).unwrap();
-            let bytes = match m.emit(m.root(), &EmitOptions::default()) {
+            let bytes = match m.emit(m.root(), &emit_options(venv)) {
                 Ok(b) => b,
                 Err(EmitError::Unsupported(why)) => {
                     unsupported.push(format!("{} {sample}: {why}", dir.display()));

@@ -61,6 +61,33 @@ pub struct EmitOptions {
     /// Edit: `(from, to)` replacements applied to the constants (`co_consts` items) of every
     /// emitted code object, nested ones included.
     pub replace_consts: Vec<(ConstValue, ConstValue)>,
+    /// The Python the stream is for; `None`: the payload's Python (stated or inferred). Code
+    /// objects are copied as they are, so this must be the Python that produced them. Python 2
+    /// targets are written at protocol 2 with Python 2 global names and `str` (bytes) text.
+    pub python: Option<(u8, u8)>,
+    /// How closure cells are made. `types.CellType` only exists from Python 3.8.
+    pub cells: CellRecipe,
+}
+
+/// How an emitted stream makes closure cells.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum CellRecipe {
+    /// `types.CellType()` / `types.CellType(value)` (Python 3.8+, standard library only).
+    #[default]
+    TypesCellType,
+    /// cloudpickle's own helpers (0.4+, any Python): `<module>._make_empty_cell()`, filled by a
+    /// fix-up `<module>.cell_set(cell, value)` (`module` is e.g. `cloudpickle.cloudpickle`).
+    Cloudpickle {
+        /// The module holding the helpers.
+        module: String,
+    },
+    /// dill's `<module>._create_cell(value)` (`dill._dill`, or `dill.dill` up to 0.2.7.1).
+    /// Empty cells and cells that refer back to the function (which need a writable
+    /// `cell_contents`, Python 3.7+) are refused below 3.7.
+    Dill {
+        /// The module holding the helper.
+        module: String,
+    },
 }
 
 impl Default for EmitOptions {
@@ -70,6 +97,8 @@ impl Default for EmitOptions {
             max_depth: crate::limits::MAX_EMIT_DEPTH,
             remove_globals: Vec::new(),
             replace_consts: Vec::new(),
+            python: None,
+            cells: CellRecipe::TypesCellType,
         }
     }
 }
@@ -86,9 +115,11 @@ struct Emitter<'m> {
     journal: Vec<NodeId>,
     /// Side-effect calls to run after the root object is built.
     fixups: Vec<NodeId>,
-    globals: HashMap<(&'static str, &'static str), NodeId>,
+    globals: HashMap<(String, String), NodeId>,
     max_depth: usize,
     options: &'m EmitOptions,
+    /// The target Python.
+    python: (u8, u8),
 }
 
 /// A reference back to a function under construction.
@@ -120,8 +151,18 @@ impl<'m> Emitter<'m> {
         self.journal.push(source);
     }
 
-    fn global(&mut self, module: &'static str, name: &'static str) -> NodeId {
-        if let Some(&id) = self.globals.get(&(module, name)) {
+    fn py2(&self) -> bool {
+        self.python.0 < 3
+    }
+
+    fn global(&mut self, module: &str, name: &str) -> NodeId {
+        let module = if self.py2() && module == "builtins" {
+            "__builtin__"
+        } else {
+            module
+        };
+        let key = (module.to_string(), name.to_string());
+        if let Some(&id) = self.globals.get(&key) {
             return id;
         }
         let g = Global {
@@ -133,13 +174,40 @@ impl<'m> Emitter<'m> {
             from_stack: None,
         };
         let id = self.push(NodeKind::Global(Box::new(g)), Opcode::StackGlobal);
-        self.globals.insert((module, name), id);
+        self.globals.insert(key, id);
         id
     }
 
+    /// A text constant the emitter makes up: `str` (Python 2: a byte `str`, which is what
+    /// function names, attribute names and `__dict__` keys must be there).
     fn str_node(&mut self, s: &str) -> NodeId {
         let span = self.out.push_data(s.as_bytes());
+        if self.py2() {
+            return self.push(NodeKind::Py2Str(span), Opcode::ShortBinstring);
+        }
         self.push(NodeKind::Str(span), Opcode::ShortBinunicode)
+    }
+
+    /// `functools.partial(callable, *args, **kwargs)()`: a call with keyword arguments, which
+    /// `REDUCE` cannot pass (the partial is rebuilt from its `__setstate__` 4-tuple).
+    fn call_with_kwargs(
+        &mut self,
+        callable: NodeId,
+        args: Vec<NodeId>,
+        kwargs: Vec<(&str, NodeId)>,
+    ) -> NodeId {
+        let partial = self.global("functools", "partial");
+        let p = self.call(partial, vec![callable]);
+        let args = self.tuple(args);
+        let kw: Vec<(NodeId, NodeId)> = kwargs
+            .into_iter()
+            .map(|(k, v)| (self.str_node(k), v))
+            .collect();
+        let kw = self.push(NodeKind::Dict(kw), Opcode::EmptyDict);
+        let none = self.push(NodeKind::None, Opcode::None);
+        let state = self.tuple(vec![callable, args, kw, none]);
+        self.out.mutation_log.push((p, Mutation::Build(state)));
+        self.call(p, vec![])
     }
 
     fn tuple(&mut self, items: Vec<NodeId>) -> NodeId {
@@ -168,6 +236,13 @@ impl<'m> Emitter<'m> {
         if depth > self.max_depth {
             return Err(unsupported("value nested too deeply"));
         }
+        // Every node standing for one function or class (skeleton, rehydrated result) is that
+        // one object.
+        let node = match self.m.entity_of(node) {
+            Some(Entity::Function(f)) => f.node,
+            Some(Entity::Class(c)) => c.node,
+            _ => node,
+        };
         if self.in_progress.contains(&node) {
             return Err(CopyError::Cycle);
         }
@@ -209,10 +284,40 @@ impl<'m> Emitter<'m> {
                 return Ok(id);
             }
             Some(Entity::Class(_)) => return self.class(node, depth + 1),
-            Some(Entity::Cell(_)) | Some(Entity::TypeVar(_)) | Some(Entity::Nested(_)) => {
-                return Err(unsupported(
-                    "a cell, TypeVar or nested pickle used as a value",
-                ))
+            Some(Entity::TypeVar(tv)) => {
+                // typing.TypeVar(name, *constraints, bound=..., covariant=..., contravariant=...)
+                let tv = tv.clone();
+                let Some(name) = tv.name.clone() else {
+                    return Err(unsupported("a TypeVar without a name"));
+                };
+                let mut args = vec![self.str_node(&name)];
+                if let Some(c) = tv.constraints {
+                    for item in m.graph.items(c).unwrap_or(&[]).to_vec() {
+                        args.push(self.value(item, depth + 1)?);
+                    }
+                }
+                let mut kwargs = Vec::new();
+                if let Some(b) = tv
+                    .bound
+                    .filter(|&b| !matches!(m.graph.kind(b), NodeKind::None))
+                {
+                    kwargs.push(("bound", self.value(b, depth + 1)?));
+                }
+                for (key, flag) in [
+                    ("covariant", tv.covariant),
+                    ("contravariant", tv.contravariant),
+                ] {
+                    if flag == Some(true) {
+                        kwargs.push((key, self.push(NodeKind::Bool(true), Opcode::Newtrue)));
+                    }
+                }
+                let ctor = self.global("typing", "TypeVar");
+                let id = self.call_with_kwargs(ctor, args, kwargs);
+                self.remember(node, id);
+                return Ok(id);
+            }
+            Some(Entity::Cell(_)) | Some(Entity::Nested(_)) => {
+                return Err(unsupported("a cell or nested pickle used as a value"))
             }
             None => {}
         }
@@ -226,9 +331,10 @@ impl<'m> Emitter<'m> {
                 let kind = match g.kind(node) {
                     NodeKind::Str(_) => NodeKind::Str(span),
                     NodeKind::ByteArray(_) => NodeKind::ByteArray(span),
+                    NodeKind::Py2Str(_) if self.py2() => NodeKind::Py2Str(span),
                     NodeKind::Py2Str(_) => {
                         return Err(unsupported(
-                            "a Python 2 string (Python 2 targets are not emitted yet)",
+                            "a Python 2 string in a stream for Python 3 (emit for Python 2)",
                         ))
                     }
                     _ => NodeKind::Bytes(span),
@@ -318,8 +424,12 @@ impl<'m> Emitter<'m> {
                 // Written at protocol 3+: use the Python 3 names (`__builtin__` -> `builtins`).
                 let mut gl = (**gl).clone();
                 gl.from_stack = None;
-                gl.module = gl.resolved_module.clone();
-                gl.name = gl.resolved_name.clone();
+                if !self.py2() {
+                    gl.module = gl.resolved_module.clone();
+                    gl.name = gl.resolved_name.clone();
+                } else if gl.module == "builtins" {
+                    gl.module = "__builtin__".to_string();
+                }
                 self.push(NodeKind::Global(Box::new(gl)), Opcode::StackGlobal)
             }
             other => {
@@ -461,12 +571,12 @@ impl<'m> Emitter<'m> {
     fn class(&mut self, node: NodeId, depth: usize) -> CopyResult {
         let m = self.m;
         let c = m.class(node).expect("caller checked").clone();
-        if c.enum_members.is_some() {
-            return Err(unsupported("enums (their members need the enum machinery)"));
-        }
         let Some(name) = c.name.clone() else {
             return Err(unsupported("a class without a name"));
         };
+        if let Some(members) = c.enum_members {
+            return self.enum_class(node, &c, &name, members, depth);
+        }
         let meta = self.metaclass(c.metaclass, depth)?;
         let bases = match c.bases {
             Some(b) => self.value(b, depth + 1)?,
@@ -526,6 +636,123 @@ impl<'m> Emitter<'m> {
         Ok(cls)
     }
 
+    /// An enum through the functional API: `Base(name, [(member, value), ...],
+    /// module=..., qualname=...)` (by `functools.partial`, for the keywords); other plain
+    /// attributes of the class dict follow as `setattr` fix-ups.
+    fn enum_class(
+        &mut self,
+        node: NodeId,
+        c: &super::Class,
+        name: &str,
+        members: NodeId,
+        depth: usize,
+    ) -> CopyResult {
+        let m = self.m;
+        let bases = c
+            .bases
+            .and_then(|b| m.graph.items(b))
+            .unwrap_or(&[])
+            .to_vec();
+        let [base] = bases.as_slice() else {
+            return Err(unsupported(
+                "an enum with mixin bases (only single-base enums are emitted)",
+            ));
+        };
+        let base = self.value(*base, depth + 1)?;
+        let mut names = Vec::new();
+        let mut member_names = Vec::new();
+        for (k, v) in m.graph.dict_pairs(members).unwrap_or(&[]).to_vec() {
+            let Some(text) = m.text_of(k) else {
+                return Err(unsupported("an enum member name that is not a str"));
+            };
+            member_names.push(text.clone());
+            let k = self.str_node(&text);
+            let v = self.value(v, depth + 1)?;
+            names.push(self.tuple(vec![k, v]));
+        }
+        let names = self.push(NodeKind::List(names), Opcode::EmptyList);
+        let name_node = self.str_node(name);
+        let mut kwargs = Vec::new();
+        if let Some(module) = &c.module {
+            kwargs.push(("module", self.str_node(module)));
+        }
+        if let Some(q) = &c.qualname {
+            kwargs.push(("qualname", self.str_node(q)));
+        }
+        let cls = self.call_with_kwargs(base, vec![name_node, names], kwargs);
+        self.remember(node, cls);
+        for &a in &c.aliases {
+            self.remember(a, cls);
+        }
+        // Methods and plain attributes (the enum machinery makes the dunders and sunders).
+        for &(k, v) in &c.dict {
+            let Some(key) = m.text_of(k) else { continue };
+            if key.starts_with('_') || member_names.contains(&key) {
+                continue;
+            }
+            let v = self.value(v, depth + 1)?;
+            let setattr = self.global("builtins", "setattr");
+            let attr = self.str_node(&key);
+            let call = self.call(setattr, vec![cls, attr, v]);
+            self.fixups.push(call);
+        }
+        Ok(cls)
+    }
+
+    /// A closure cell holding `value` (`None`: empty), made by the options' [`CellRecipe`];
+    /// `deferred` means the value refers back to the function and is set by a fix-up.
+    fn cell(&mut self, value: Option<NodeId>, deferred: bool) -> Result<NodeId, CopyError> {
+        match self.options.cells.clone() {
+            CellRecipe::TypesCellType => {
+                if self.python < (3, 8) {
+                    return Err(unsupported(format!(
+                        "types.CellType does not exist on Python {}.{}; choose a CellRecipe",
+                        self.python.0, self.python.1
+                    )));
+                }
+                let ctor = self.global("types", "CellType");
+                Ok(match (value, deferred) {
+                    (Some(v), false) => self.call(ctor, vec![v]),
+                    _ => self.call(ctor, vec![]),
+                })
+            }
+            CellRecipe::Cloudpickle { module } => {
+                let make = self.global(&module, "_make_empty_cell");
+                let cell = self.call(make, vec![]);
+                if let (Some(v), false) = (value, deferred) {
+                    let set = self.global(&module, "cell_set");
+                    let fix = self.call(set, vec![cell, v]);
+                    self.fixups.push(fix);
+                }
+                Ok(cell)
+            }
+            CellRecipe::Dill { module } => {
+                if (value.is_none() || deferred) && self.python < (3, 7) {
+                    return Err(unsupported(
+                        "an empty or self-referencing cell with dill's helper below Python 3.7",
+                    ));
+                }
+                let make = self.global(&module, "_create_cell");
+                Ok(match (value, deferred) {
+                    (Some(v), false) => self.call(make, vec![v]),
+                    _ => {
+                        // A cell holding None, emptied with `del cell.cell_contents`
+                        // (3.7+) when it must be empty.
+                        let none = self.push(NodeKind::None, Opcode::None);
+                        let cell = self.call(make, vec![none]);
+                        if value.is_none() {
+                            let delattr = self.global("builtins", "delattr");
+                            let attr = self.str_node("cell_contents");
+                            let fix = self.call(delattr, vec![cell, attr]);
+                            self.fixups.push(fix);
+                        }
+                        cell
+                    }
+                })
+            }
+        }
+    }
+
     fn function(&mut self, node: NodeId, depth: usize) -> CopyResult {
         let m = self.m;
         let f = m.function(node).expect("caller checked").clone();
@@ -551,13 +778,30 @@ impl<'m> Emitter<'m> {
         let globals = match &live {
             Some(module) => {
                 let getattr = self.global("builtins", "getattr");
-                let md = self.import(module);
+                // A module the payload itself rebuilds from its namespace (cloudpickle 0.5's
+                // `dynamic_subimport` with functions naming it) is that module, not an import.
+                let dynamic = m.entities.iter().find_map(|e| match e {
+                    Entity::Module(md)
+                        if md.name == *module && matches!(md.how, super::ModuleHow::Dynamic(_)) =>
+                    {
+                        Some(md.node)
+                    }
+                    _ => None,
+                });
+                let md = match dynamic {
+                    Some(n) => self.value(n, depth + 1)?,
+                    None => self.import(module),
+                };
                 let attr = self.str_node("__dict__");
                 self.call(getattr, vec![md, attr])
             }
             None => {
                 let k = self.str_node("__builtins__");
-                let v = self.import("builtins");
+                let v = self.import(if self.py2() {
+                    "__builtin__"
+                } else {
+                    "builtins"
+                });
                 pairs.push((k, v));
                 if let Some(module) = f.module.clone() {
                     let k = self.str_node("__name__");
@@ -601,13 +845,12 @@ impl<'m> Emitter<'m> {
                 let mut out = Vec::new();
                 for &cid in cells {
                     let cell = m.cell(cid).expect("closure holds cells");
-                    let cell_type = self.global("types", "CellType");
                     let made = match cell.contents {
-                        CellContents::Empty => self.call(cell_type, vec![]),
+                        CellContents::Empty => self.cell(None, false)?,
                         CellContents::Value(v) => match self.value_or_defer(v, depth + 1)? {
-                            Some(vv) => self.call(cell_type, vec![vv]),
+                            Some(vv) => self.cell(Some(vv), false)?,
                             None => {
-                                let c = self.call(cell_type, vec![]);
+                                let c = self.cell(Some(v), true)?;
                                 deferred_cells.push((c, v));
                                 c
                             }
@@ -665,9 +908,17 @@ impl<'m> Emitter<'m> {
         // Fix-ups for the cycles found above.
         for (cell, v) in deferred_cells {
             let v = self.value(v, depth + 1)?;
-            let setattr = self.global("builtins", "setattr");
-            let attr = self.str_node("cell_contents");
-            let call = self.call(setattr, vec![cell, attr, v]);
+            let call = match self.options.cells.clone() {
+                CellRecipe::Cloudpickle { module } => {
+                    let set = self.global(&module, "cell_set");
+                    self.call(set, vec![cell, v])
+                }
+                _ => {
+                    let setattr = self.global("builtins", "setattr");
+                    let attr = self.str_node("cell_contents");
+                    self.call(setattr, vec![cell, attr, v])
+                }
+            };
             self.fixups.push(call);
         }
         for (k, v) in deferred_globals {
@@ -685,9 +936,9 @@ impl Model {
     /// defaults, attributes, nested functions) as a standalone pickle.
     ///
     /// The result loads with `pickle.loads`, `cloudpickle.loads` and `dill.loads` on the
-    /// Python that produced the payload (code objects are version-specific). Not yet supported:
-    /// dynamic classes, Python 2 targets, modules rebuilt from their namespace, cells on
-    /// Pythons without `types.CellType` (before 3.8).
+    /// Python that produced the payload (code objects are version-specific). Before 3.8 (no
+    /// `types.CellType`) closures need [`EmitOptions::cells`] set to the producer's helpers;
+    /// Python 2 targets are written at protocol 2.
     pub fn emit_function(&self, node: NodeId, options: &EmitOptions) -> Result<Vec<u8>, EmitError> {
         if self.function(node).is_none() {
             return Err(EmitError::NotAFunction(node.index()));
@@ -696,13 +947,25 @@ impl Model {
     }
 
     /// Writes any node — a function, a dynamic class, an instance of one, a container of
-    /// them — as a standalone pickle, like [`Model::emit_function`]. Not yet supported: enums,
-    /// classes with `__slots__` machinery beyond plain attributes, Python 2 targets.
+    /// them — as a standalone pickle, like [`Model::emit_function`]. Enums go through the
+    /// functional API and type variables through `typing.TypeVar` (keywords by
+    /// `functools.partial`). Not supported: enums with mixin bases, classes with `__slots__`
+    /// machinery beyond plain attributes.
     pub fn emit(&self, node: NodeId, options: &EmitOptions) -> Result<Vec<u8>, EmitError> {
-        if options.protocol < 3 {
+        let python = options
+            .python
+            .or_else(|| self.python.version())
+            .unwrap_or((3, 8));
+        if python.0 >= 3 && options.protocol < 3 {
             return Err(EmitError::Unsupported(
-                "protocols below 3 (code objects need bytes)".to_string(),
+                "protocols below 3 for Python 3 (code objects need bytes)".to_string(),
             ));
+        }
+        if python.0 < 3 && options.protocol > 2 {
+            return Err(EmitError::Unsupported(format!(
+                "protocol {} for Python 2 (2 at most)",
+                options.protocol
+            )));
         }
         let mut e = Emitter {
             m: self,
@@ -714,6 +977,7 @@ impl Model {
             globals: HashMap::new(),
             max_depth: options.max_depth,
             options,
+            python,
         };
         let func = match e.value(node, 0) {
             Ok(id) => id,

@@ -14,7 +14,7 @@ mod emit;
 mod json;
 mod producer;
 
-pub use emit::{ConstValue, EmitError, EmitOptions};
+pub use emit::{CellRecipe, ConstValue, EmitError, EmitOptions};
 pub use producer::{Era, Family, Producer, Vendor};
 
 use crate::infer::PythonInference;

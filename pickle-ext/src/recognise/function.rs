@@ -290,6 +290,17 @@ impl Builder<'_> {
         let mut f = empty_function(id);
         f.aliases.push(skel);
         f.code = Some(skel_args[0]);
+        // The inline `subimport('pkg.sub') POP` calls of 0.4-1.1 sit between `_fill_function`'s
+        // MARK and the skeleton (nodes are numbered in stream order): required imports.
+        if let NodeKind::Object(call) = self.graph.kind(id) {
+            let first = call.callable.index() + 1;
+            for i in first..skel.index() {
+                let n = NodeId::from_index(i);
+                if matches!(self.call_helper(n), Some((Helper::Subimport, _, _))) {
+                    f.submodules.push(n);
+                }
+            }
+        }
         self.globals_base(&mut f, skel_args[2]);
         // Cells: an int count (B eras: empty cells filled from closure_values) or a list of
         // values (era A: cells made from the values).
@@ -606,6 +617,9 @@ impl Builder<'_> {
                 if self.text(k).as_deref() == Some("__module__") {
                     c.module = self.text(v);
                 }
+                // Before 1.5 the type kwargs may also carry `__doc__` and `__slots__`: they
+                // are class attributes like the rest of the dict.
+                c.dict.push((k, v));
             }
         }
         c.tracker_id = self.text(args[4]);
