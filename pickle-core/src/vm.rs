@@ -1482,11 +1482,15 @@ impl<'d> Machine<'d, '_> {
         let strict = self.strict();
         let fast = !self.record_steps;
         loop {
-            if self.chunked && self.pos >= self.chunk_end {
-                return Ok(None);
-            }
+            // The fast path never runs past `chunk_end`: the opcode there is incomplete (the
+            // scanner stopped at it) and the fast path only runs opcodes whose argument is
+            // fully present (or, for a too-large payload, within `max_data_bytes`), so the
+            // chunk check can stay off the hot path.
             if fast && self.frame_end.is_none() && self.fast_op() {
                 continue;
+            }
+            if self.chunked && self.pos >= self.chunk_end {
+                return Ok(None);
             }
             self.op_offset = self.pos;
             self.op = None;
