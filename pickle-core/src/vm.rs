@@ -1358,8 +1358,33 @@ impl<'d> Machine<'d, '_> {
                     return false;
                 }
                 self.stack.push(NodeId(v));
-                self.pos = pos + width;
                 self.max_proto = self.max_proto.max(Opcode::LongBinget.proto());
+                // Memo references come in runs (a list of shared objects is a run of GETs
+                // between MARK and APPENDS): take the following ones in a tight loop. Any
+                // one that needs a check falls back to the general path.
+                let memo = &self.loader.memo.dense;
+                let mut at = pos + width;
+                loop {
+                    let (key, width) = match data.get(at) {
+                        Some(0x6a) => match data.get(at + 1..at + 5) {
+                            Some(a) => (u32::from_le_bytes([a[0], a[1], a[2], a[3]]) as usize, 5),
+                            None => break,
+                        },
+                        Some(0x68) => match data.get(at + 1) {
+                            Some(&k) => (k as usize, 2),
+                            None => break,
+                        },
+                        _ => break,
+                    };
+                    match memo.get(key) {
+                        Some(&v) if v != NO_NODE && self.stack.len() < self.max_stack => {
+                            self.stack.push(NodeId(v));
+                            at += width;
+                        }
+                        _ => break,
+                    }
+                }
+                self.pos = at;
                 true
             }
             // MEMOIZE / BINPUT: store the top of the stack in a dense memo slot.
