@@ -67,7 +67,11 @@ pub enum Profile {
     /// memoized and under which keys, how container items were batched, the text of `INT`,
     /// `LONG`, `FLOAT`, `STRING` and `UNICODE` arguments, and each scalar's opcode. This is how
     /// pickles written by Python 2's `cPickle` (which memoizes by reference count) and
-    /// `pickle.py` are reproduced. Framing follows CPython 3.7+'s rules.
+    /// `pickle.py` are reproduced. Values the source built only to `POP` them (state-setter
+    /// calls such as cloudpickle's `_function_setstate(f, state)`, dill's `_setattr(...)`) and
+    /// late fills of a memoized container (`GET d ... SETITEM POP`) are written back at their
+    /// source positions, although nothing reachable from the root refers to them. Framing
+    /// follows CPython 3.7+'s rules.
     Recorded,
 }
 
