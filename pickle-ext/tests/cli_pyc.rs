@@ -323,6 +323,10 @@ fn raw_marshal_streams() {
     let doc: serde_json::Value = serde_json::from_str(text(&out.stdout).trim()).unwrap();
     assert_eq!(doc["python"], "3.8");
     assert!(doc["value"]["code"]["co_consts"].is_array());
+    // A code object at the root gets its analysis too.
+    let ins = doc["value"]["code"]["instructions"].as_array().unwrap();
+    assert_eq!(ins[0]["offset"], 0);
+    assert!(doc["value"]["code"]["summary"]["calls"].is_array());
     // Trailing bytes after the object are an error.
     let mut extra = data[16..].to_vec();
     extra.push(b'N');
