@@ -62,10 +62,12 @@ use brine_marshal::{CodeLayout, CodeView, NodeId, PyStr, Pyc, Stream, Value};
 /// (each use of a shared object is expanded), so the views bound both depth and size.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ViewLimits {
-    /// Deepest nesting of VALUEs and CODEs. The view recurses, so the default (500) stays far
-    /// below what a 2 MiB thread stack takes; it is also far above what compilers produce (the
-    /// deepest standard-library `.pyc` nests a few dozen levels), though below CPython's
-    /// marshal limit (2000), which only hand-made data reaches.
+    /// Deepest nesting of VALUEs and CODEs (shared references expanded). The view itself is
+    /// built with an explicit stack, but the [`Json`] tree it makes is printed, compared and
+    /// dropped by recursive walks (two levels per VALUE), so the default (500) stays far below
+    /// what a 2 MiB thread stack takes in a debug build (2000, marshal's limit, overflows
+    /// there). It is far above what compilers produce (the deepest standard-library `.pyc`
+    /// nests a few dozen levels); only hand-made data goes deeper.
     pub max_depth: usize,
     /// Most VALUEs in one view.
     pub max_values: usize,
@@ -223,6 +225,96 @@ struct Viewer<'s, 'a> {
     active: Vec<bool>,
 }
 
+/// One step of building a view. The viewer runs an explicit stack of these (no recursion, so
+/// nesting is bounded by [`ViewLimits::max_depth`] alone, not by the native stack).
+enum Task {
+    /// The VALUE of a node at a depth; pushes one result.
+    Value(NodeId, usize),
+    /// The CODE of a code-object node at a depth; pushes one result.
+    Code(NodeId, usize),
+    /// Assembles a JSON node from ready parts and the results of the tasks run just before.
+    Build(Build),
+}
+
+/// A JSON node waiting for the results of its parts.
+struct Build {
+    shape: Shape,
+    /// The parts in order: ready ones, and `None` where the next pending result goes.
+    slots: Vec<Option<Json>>,
+    /// The container whose expansion ends here (its cycle mark is cleared).
+    release: Option<NodeId>,
+}
+
+enum Shape {
+    /// `[parts...]`.
+    Array,
+    /// `[parts...]` sorted by their compact JSON text (set items).
+    SortedArray,
+    /// `[[k, v], ...]` from parts `k, v, k, v, ...`.
+    Pairs,
+    /// The only part itself.
+    Single,
+    /// An object with these keys, one per part.
+    Object(Vec<&'static str>),
+    /// `{key: shape}`.
+    Tagged(&'static str, Box<Shape>),
+}
+
+/// Tasks that, run in order, leave exactly one result.
+type Producer = Vec<Task>;
+
+/// A part of a node: ready, or made by tasks.
+enum Part {
+    Ready(Json),
+    Pending(Producer),
+}
+
+impl Shape {
+    fn assemble(&self, parts: Vec<Json>) -> Json {
+        match self {
+            Shape::Array => Json::Array(parts),
+            Shape::SortedArray => {
+                let mut keyed: Vec<(String, Json)> =
+                    parts.into_iter().map(|v| (v.to_text(None), v)).collect();
+                keyed.sort_by(|a, b| a.0.cmp(&b.0));
+                Json::Array(keyed.into_iter().map(|(_, v)| v).collect())
+            }
+            Shape::Pairs => {
+                let mut out = Vec::with_capacity(parts.len() / 2);
+                let mut it = parts.into_iter();
+                while let (Some(k), Some(v)) = (it.next(), it.next()) {
+                    out.push(Json::Array(vec![k, v]));
+                }
+                Json::Array(out)
+            }
+            Shape::Single => parts.into_iter().next().unwrap_or(Json::Null),
+            Shape::Object(keys) => Json::object(keys.iter().copied().zip(parts)),
+            Shape::Tagged(key, inner) => Json::tagged(key, inner.assemble(parts)),
+        }
+    }
+}
+
+/// A producer assembling `parts` into `shape`.
+fn build(shape: Shape, parts: Vec<Part>, release: Option<NodeId>) -> Producer {
+    let mut tasks = Vec::new();
+    let mut slots = Vec::with_capacity(parts.len());
+    for part in parts {
+        match part {
+            Part::Ready(j) => slots.push(Some(j)),
+            Part::Pending(p) => {
+                slots.push(None);
+                tasks.extend(p);
+            }
+        }
+    }
+    tasks.push(Task::Build(Build {
+        shape,
+        slots,
+        release,
+    }));
+    tasks
+}
+
 impl<'s, 'a> Viewer<'s, 'a> {
     fn new(stream: &'s Stream<'a>, limits: ViewLimits) -> Self {
         Viewer {
@@ -251,137 +343,177 @@ impl<'s, 'a> Viewer<'s, 'a> {
         Ok(())
     }
 
+    /// The VALUE of a node.
     fn value(&mut self, id: NodeId, depth: usize) -> Result<Json, ViewError> {
+        self.run(Task::Value(id, depth))
+    }
+
+    /// The CODE of a code object.
+    fn code(&mut self, code: CodeView<'_, 'a>, depth: usize) -> Result<Json, ViewError> {
+        self.run(Task::Code(code.node, depth))
+    }
+
+    /// Runs the task stack from `start` to its one result.
+    fn run(&mut self, start: Task) -> Result<Json, ViewError> {
+        let mut tasks = vec![start];
+        let mut results: Vec<Json> = Vec::new();
+        while let Some(task) = tasks.pop() {
+            match task {
+                Task::Value(id, depth) => match self.value_step(id, depth)? {
+                    Part::Ready(j) => results.push(j),
+                    Part::Pending(p) => tasks.extend(p.into_iter().rev()),
+                },
+                Task::Code(id, depth) => match self.code_step(id, depth)? {
+                    Part::Ready(j) => results.push(j),
+                    Part::Pending(p) => tasks.extend(p.into_iter().rev()),
+                },
+                Task::Build(b) => {
+                    let pending = b.slots.iter().filter(|s| s.is_none()).count();
+                    let mut done = results.split_off(results.len().saturating_sub(pending));
+                    done.reverse();
+                    let parts: Vec<Json> = b
+                        .slots
+                        .into_iter()
+                        .map(|s| s.unwrap_or_else(|| done.pop().unwrap_or(Json::Null)))
+                        .collect();
+                    if let Some(id) = b.release {
+                        self.active[id.index()] = false;
+                    }
+                    results.push(b.shape.assemble(parts));
+                }
+            }
+        }
+        Ok(results.pop().unwrap_or(Json::Null))
+    }
+
+    /// The VALUE of a node: ready for scalars, a producer for containers.
+    fn value_step(&mut self, id: NodeId, depth: usize) -> Result<Part, ViewError> {
         let id = self.stream.resolve(id);
         self.enter(id, depth)?;
         if self.active[id.index()] {
-            return Ok(Json::tagged("cycle", Json::Bool(true)));
+            return Ok(Part::Ready(Json::tagged("cycle", Json::Bool(true))));
         }
         let value = self.stream.node(id).value;
         let float = |x: f64| Json::str(&brine_marshal::repr::float_repr(x));
-        Ok(match value {
-            Value::Null | Value::None => Json::Null,
-            Value::True => Json::Bool(true),
-            Value::False => Json::Bool(false),
-            Value::StopIteration => Json::tagged("stopiteration", Json::Bool(true)),
-            Value::Ellipsis => Json::tagged("ellipsis", Json::Bool(true)),
-            Value::Int(v) => Json::tagged("int", Json::str(&v.to_string())),
-            Value::Int64(v) => Json::tagged("int", Json::str(&v.to_string())),
-            Value::Long(d) => Json::tagged("int", Json::str(&d.to_bigint().to_string())),
-            Value::Float(_) | Value::FloatText(_) => {
-                Json::tagged("float", float(value.as_f64().unwrap_or(f64::NAN)))
-            }
+        let ready = |j: Json| Ok(Part::Ready(j));
+        match value {
+            Value::Null | Value::None => ready(Json::Null),
+            Value::True => ready(Json::Bool(true)),
+            Value::False => ready(Json::Bool(false)),
+            Value::StopIteration => ready(Json::tagged("stopiteration", Json::Bool(true))),
+            Value::Ellipsis => ready(Json::tagged("ellipsis", Json::Bool(true))),
+            Value::Int(v) => ready(Json::tagged("int", Json::str(&v.to_string()))),
+            Value::Int64(v) => ready(Json::tagged("int", Json::str(&v.to_string()))),
+            Value::Long(d) => ready(Json::tagged("int", Json::str(&d.to_bigint().to_string()))),
+            Value::Float(_) | Value::FloatText(_) => ready(Json::tagged(
+                "float",
+                float(value.as_f64().unwrap_or(f64::NAN)),
+            )),
             Value::Complex { .. } | Value::ComplexText { .. } => {
                 let (re, im) = value.as_complex().unwrap_or((f64::NAN, f64::NAN));
-                Json::tagged("complex", Json::Array(vec![float(re), float(im)]))
+                ready(Json::tagged(
+                    "complex",
+                    Json::Array(vec![float(re), float(im)]),
+                ))
             }
             Value::Bytes(b) | Value::Py2Str { data: b, .. } => {
-                Json::tagged("bytes", Json::str(&hex(b)))
+                ready(Json::tagged("bytes", Json::str(&hex(b))))
             }
-            Value::Str { data, kind } => {
-                Json::tagged("str", Json::py_str(PyStr::new(data, kind.is_one_byte())))
-            }
-            Value::Tuple { .. } => Json::tagged("tuple", self.items(id, depth, false)?),
-            Value::List(_) => Json::tagged("list", self.items(id, depth, false)?),
-            Value::Set(_) => Json::tagged("set", self.items(id, depth, true)?),
-            Value::FrozenSet(_) => Json::tagged("frozenset", self.items(id, depth, true)?),
-            Value::Slice(_) => Json::tagged("slice", self.items(id, depth, false)?),
-            Value::Dict { .. } => Json::tagged("dict", self.pairs(id, depth)?),
-            Value::FrozenDict { .. } => Json::tagged("frozendict", self.pairs(id, depth)?),
+            Value::Str { data, kind } => ready(Json::tagged(
+                "str",
+                Json::py_str(PyStr::new(data, kind.is_one_byte())),
+            )),
+            Value::Tuple { .. } => Ok(self.items(id, depth, "tuple", Shape::Array)),
+            Value::List(_) => Ok(self.items(id, depth, "list", Shape::Array)),
+            Value::Set(_) => Ok(self.items(id, depth, "set", Shape::SortedArray)),
+            Value::FrozenSet(_) => Ok(self.items(id, depth, "frozenset", Shape::SortedArray)),
+            Value::Slice(_) => Ok(self.items(id, depth, "slice", Shape::Array)),
+            Value::Dict { .. } => Ok(self.pairs(id, depth, "dict")),
+            Value::FrozenDict { .. } => Ok(self.pairs(id, depth, "frozendict")),
             Value::Code(_) => match self.stream.code_view(id) {
-                Some(code) => {
+                Some(_) => {
                     self.active[id.index()] = true;
-                    let view = self.code(code, depth + 1);
-                    self.active[id.index()] = false;
-                    Json::tagged("code", view?)
+                    let inner = Part::Pending(vec![Task::Code(id, depth + 1)]);
+                    Ok(Part::Pending(build(
+                        Shape::Tagged("code", Box::new(Shape::Single)),
+                        vec![inner],
+                        Some(id),
+                    )))
                 }
-                None => Json::Null,
+                None => ready(Json::Null),
             },
             // `resolve` already followed these.
-            Value::Ref { .. } | Value::StringRef { .. } => Json::Null,
-        })
+            Value::Ref { .. } | Value::StringRef { .. } => ready(Json::Null),
+        }
     }
 
-    fn items(&mut self, id: NodeId, depth: usize, sort: bool) -> Result<Json, ViewError> {
+    /// `{key: [items]}` of a container (marked active until built).
+    fn items(&mut self, id: NodeId, depth: usize, key: &'static str, shape: Shape) -> Part {
         self.active[id.index()] = true;
-        let mut out = Vec::with_capacity(self.stream.children(id).len());
-        let mut result = Ok(());
-        for &child in self.stream.children(id) {
-            match self.value(child, depth + 1) {
-                Ok(v) => out.push(v),
-                Err(e) => {
-                    result = Err(e);
-                    break;
-                }
-            }
-        }
-        self.active[id.index()] = false;
-        result?;
-        if sort {
-            let mut keyed: Vec<(String, Json)> =
-                out.into_iter().map(|v| (v.to_text(None), v)).collect();
-            keyed.sort_by(|a, b| a.0.cmp(&b.0));
-            out = keyed.into_iter().map(|(_, v)| v).collect();
-        }
-        Ok(Json::Array(out))
+        let parts = self
+            .stream
+            .children(id)
+            .iter()
+            .map(|&child| Part::Pending(vec![Task::Value(child, depth + 1)]))
+            .collect();
+        Part::Pending(build(Shape::Tagged(key, Box::new(shape)), parts, Some(id)))
     }
 
-    fn pairs(&mut self, id: NodeId, depth: usize) -> Result<Json, ViewError> {
+    /// `{key: [[k, v], ...]}` of a dict (marked active until built).
+    fn pairs(&mut self, id: NodeId, depth: usize, key: &'static str) -> Part {
         self.active[id.index()] = true;
-        let pairs: Vec<(NodeId, NodeId)> = self.stream.dict_pairs(id).collect();
-        let mut out = Vec::with_capacity(pairs.len());
-        let mut result = Ok(());
-        for (k, v) in pairs {
-            let pair = self
-                .value(k, depth + 1)
-                .and_then(|k| Ok(Json::Array(vec![k, self.value(v, depth + 1)?])));
-            match pair {
-                Ok(p) => out.push(p),
-                Err(e) => {
-                    result = Err(e);
-                    break;
-                }
-            }
-        }
-        self.active[id.index()] = false;
-        result.map(|()| Json::Array(out))
+        let parts = self
+            .stream
+            .dict_pairs(id)
+            .flat_map(|(k, v)| [k, v])
+            .map(|node| Part::Pending(vec![Task::Value(node, depth + 1)]))
+            .collect();
+        Part::Pending(build(
+            Shape::Tagged(key, Box::new(Shape::Pairs)),
+            parts,
+            Some(id),
+        ))
     }
 
     /// A text field (`co_name`, ...): a string, or the VALUE when it is not text.
-    fn text_field(&mut self, id: NodeId, depth: usize) -> Result<Json, ViewError> {
+    fn text_field(&self, id: NodeId, depth: usize) -> Part {
         match self.stream.text(id) {
-            Some(t) => Ok(Json::py_str(t)),
-            None => self.value(id, depth),
+            Some(t) => Part::Ready(Json::py_str(t)),
+            None => Part::Pending(vec![Task::Value(id, depth)]),
         }
     }
 
     /// A bytes field (`co_code`, ...): hex, or the VALUE when it is not bytes.
-    fn bytes_field(&mut self, id: NodeId, depth: usize) -> Result<Json, ViewError> {
+    fn bytes_field(&self, id: NodeId, depth: usize) -> Part {
         match self.stream.value(id).as_bytes() {
-            Some(b) => Ok(Json::str(&hex(b))),
-            None => self.value(id, depth),
+            Some(b) => Part::Ready(Json::str(&hex(b))),
+            None => Part::Pending(vec![Task::Value(id, depth)]),
         }
     }
 
     /// A tuple of names: an array of strings (items that are not text shown as VALUEs), or
     /// the VALUE when it is not a tuple.
-    fn names_field(&mut self, id: NodeId, depth: usize) -> Result<Json, ViewError> {
+    fn names_field(&self, id: NodeId, depth: usize) -> Part {
         if !matches!(self.stream.value(id), Value::Tuple { .. }) {
-            return self.value(id, depth);
+            return Part::Pending(vec![Task::Value(id, depth)]);
         }
-        let items: Vec<NodeId> = self.stream.items(id).collect();
-        let mut out = Vec::with_capacity(items.len());
-        for item in items {
-            out.push(self.text_field(item, depth + 1)?);
-        }
-        Ok(Json::Array(out))
+        let parts = self
+            .stream
+            .items(id)
+            .map(|item| self.text_field(item, depth + 1))
+            .collect();
+        Part::Pending(build(Shape::Array, parts, None))
     }
 
-    fn code(&mut self, code: CodeView<'_, 'a>, depth: usize) -> Result<Json, ViewError> {
+    /// The CODE of a code-object node: its fields, some made by tasks.
+    fn code_step(&mut self, id: NodeId, depth: usize) -> Result<Part, ViewError> {
+        let Some(code) = self.stream.code_view(id) else {
+            return Ok(Part::Ready(Json::Null));
+        };
         self.enter(code.node, depth)?;
         let version = code.version;
-        let mut f: Vec<(&'static str, Json)> = Vec::with_capacity(20);
-        let int = |v: i32| Json::Int(i64::from(v));
+        let mut f: Vec<(&'static str, Part)> = Vec::with_capacity(20);
+        let int = |v: i32| Part::Ready(Json::Int(i64::from(v)));
         f.push(("co_argcount", int(code.argcount)));
         if let Some(v) = code.posonlyargcount {
             f.push(("co_posonlyargcount", int(v)));
@@ -392,35 +524,35 @@ impl<'s, 'a> Viewer<'s, 'a> {
         f.push(("co_stacksize", int(code.stacksize)));
         f.push(("co_flags", int(code.flags)));
         f.push(("co_firstlineno", int(code.firstlineno)));
-        f.push(("co_code", self.bytes_field(code.code.code, depth + 1)?));
+        f.push(("co_code", self.bytes_field(code.code.code, depth + 1)));
         let consts = match self.stream.value(code.consts) {
             Value::Tuple { .. } => {
-                let ids: Vec<NodeId> = self
+                let parts = self
                     .stream
                     .children(self.stream.resolve(code.consts))
-                    .to_vec();
-                let mut out = Vec::with_capacity(ids.len());
-                for id in ids {
-                    out.push(self.value(id, depth + 1)?);
-                }
-                Json::Array(out)
+                    .iter()
+                    .map(|&c| Part::Pending(vec![Task::Value(c, depth + 1)]))
+                    .collect();
+                Part::Pending(build(Shape::Array, parts, None))
             }
-            _ => self.value(code.consts, depth + 1)?,
+            _ => Part::Pending(vec![Task::Value(code.consts, depth + 1)]),
         };
         f.push(("co_consts", consts));
-        f.push(("co_names", self.names_field(code.names, depth + 1)?));
-        f.push(("co_filename", self.text_field(code.filename, depth + 1)?));
-        f.push(("co_name", self.text_field(code.name, depth + 1)?));
+        f.push(("co_names", self.names_field(code.names, depth + 1)));
+        f.push(("co_filename", self.text_field(code.filename, depth + 1)));
+        f.push(("co_name", self.text_field(code.name, depth + 1)));
         if code.layout == CodeLayout::Py311 {
             if let Some(q) = code.qualname {
-                f.push(("co_qualname", self.text_field(q, depth + 1)?));
+                f.push(("co_qualname", self.text_field(q, depth + 1)));
             }
-            f.push(("co_linetable", self.bytes_field(code.linetable, depth + 1)?));
+            f.push(("co_linetable", self.bytes_field(code.linetable, depth + 1)));
             if let Some(e) = code.exceptiontable {
-                f.push(("co_exceptiontable", self.bytes_field(e, depth + 1)?));
+                f.push(("co_exceptiontable", self.bytes_field(e, depth + 1)));
             }
-            self.derived_locals(code, &mut f);
-            f.push(("co_lnotab", self.lnotab(code)));
+            for (key, value) in self.derived_locals(code) {
+                f.push((key, Part::Ready(value)));
+            }
+            f.push(("co_lnotab", Part::Ready(lnotab(code))));
         } else {
             if let Some(v) = code.nlocals {
                 f.push(("co_nlocals", int(v)));
@@ -431,32 +563,23 @@ impl<'s, 'a> Viewer<'s, 'a> {
                 ("co_cellvars", code.cellvars),
             ] {
                 if let Some(id) = id {
-                    f.push((name, self.names_field(id, depth + 1)?));
+                    f.push((name, self.names_field(id, depth + 1)));
                 }
             }
             if version.at_least(3, 10) {
-                f.push(("co_linetable", self.bytes_field(code.linetable, depth + 1)?));
-                f.push(("co_lnotab", self.lnotab(code)));
+                f.push(("co_linetable", self.bytes_field(code.linetable, depth + 1)));
+                f.push(("co_lnotab", Part::Ready(lnotab(code))));
             } else {
-                f.push(("co_lnotab", self.bytes_field(code.linetable, depth + 1)?));
+                f.push(("co_lnotab", self.bytes_field(code.linetable, depth + 1)));
             }
         }
-        Ok(Json::object(f))
-    }
-
-    /// The derived `co_lnotab` of 3.10+ (hex; `null` when the line table does not decode).
-    fn lnotab(&self, code: CodeView<'_, 'a>) -> Json {
-        use brine_codeobj::linetable::{LineTable, LineTableFormat};
-        let format = LineTableFormat::for_version(code.version.major, code.version.minor);
-        match LineTable::new(format, code.linetable_bytes(), code.firstlineno).to_lnotab() {
-            Ok(b) => Json::str(&hex(&b)),
-            Err(_) => Json::Null,
-        }
+        let (keys, parts): (Vec<&'static str>, Vec<Part>) = f.into_iter().unzip();
+        Ok(Part::Pending(build(Shape::Object(keys), parts, None)))
     }
 
     /// 3.11+: `co_varnames`, `co_cellvars`, `co_freevars` and `co_nlocals`, which CPython
     /// derives from localsplus rather than stores.
-    fn derived_locals(&mut self, code: CodeView<'_, 'a>, f: &mut Vec<(&'static str, Json)>) {
+    fn derived_locals(&self, code: CodeView<'_, 'a>) -> [(&'static str, Json); 4] {
         use brine_codeobj::kinds::{split_localsplus, LocalKind};
         let names: Vec<Json> = match code.localsplusnames {
             Some(id) => self.stream.items(id).map(|n| self.name_json(n)).collect(),
@@ -471,10 +594,12 @@ impl<'s, 'a> Viewer<'s, 'a> {
         let pick = |idx: &[usize]| {
             Json::Array(idx.iter().filter_map(|&i| names.get(i).cloned()).collect())
         };
-        f.push(("co_nlocals", Json::Int(split.varnames.len() as i64)));
-        f.push(("co_varnames", pick(&split.varnames)));
-        f.push(("co_cellvars", pick(&split.cellvars)));
-        f.push(("co_freevars", pick(&split.freevars)));
+        [
+            ("co_nlocals", Json::Int(split.varnames.len() as i64)),
+            ("co_varnames", pick(&split.varnames)),
+            ("co_cellvars", pick(&split.cellvars)),
+            ("co_freevars", pick(&split.freevars)),
+        ]
     }
 
     /// A localsplus name as a string (a non-text item, which only a hand-made stream holds, as
@@ -484,6 +609,16 @@ impl<'s, 'a> Viewer<'s, 'a> {
             Some(t) => Json::py_str(t),
             None => Json::str(&brine_marshal::repr::node_repr(self.stream, id)),
         }
+    }
+}
+
+/// The derived `co_lnotab` of 3.10+ (hex; `null` when the line table does not decode).
+fn lnotab(code: CodeView<'_, '_>) -> Json {
+    use brine_codeobj::linetable::{LineTable, LineTableFormat};
+    let format = LineTableFormat::for_version(code.version.major, code.version.minor);
+    match LineTable::new(format, code.linetable_bytes(), code.firstlineno).to_lnotab() {
+        Ok(b) => Json::str(&hex(&b)),
+        Err(_) => Json::Null,
     }
 }
 
@@ -498,14 +633,13 @@ mod tests {
 
     #[test]
     fn deep_nesting_is_viewed_up_to_the_limit() {
-        // 499 nested one-item tuples around None: the deepest the default limit allows.
+        // 499 nested one-item tuples around None: viewed, printed, parsed back, compared.
         let mut bytes = b")\x01".repeat(499);
         bytes.push(b'N');
         let s = stream(&bytes);
         let v = value_to_json(&s, s.root()).expect("within the limit");
         let text = v.to_text(None);
         assert!(text.starts_with(r#"{"tuple":[{"tuple":["#));
-        // The other recursive walks (printing, parsing, comparing) take this depth too.
         let back = Json::parse(&text).expect("parse");
         assert_eq!(back.first_difference(&v), None);
         assert_eq!(back, v);
