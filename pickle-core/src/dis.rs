@@ -237,12 +237,12 @@ pub fn dis_to(
                     markmsg = Some(format!("(as {k})"));
                     k
                 } else {
-                    memo_key(&op.arg)
+                    memo_key(&op.arg())
                 };
                 let top = stack.last().copied();
                 match memo.entries.entry(key) {
                     std::collections::hash_map::Entry::Occupied(_) => {
-                        let shown = repr_arg(&op.arg).unwrap_or_else(|| "None".to_string());
+                        let shown = repr_arg(&op.arg()).unwrap_or_else(|| "None".to_string());
                         errormsg = Some(format!("memo key {shown} already defined"));
                     }
                     std::collections::hash_map::Entry::Vacant(slot) => match top {
@@ -259,11 +259,11 @@ pub fn dis_to(
                 }
             }
             Opcode::Get | Opcode::Binget | Opcode::LongBinget => {
-                let key = memo_key(&op.arg);
+                let key = memo_key(&op.arg());
                 match memo.entries.get(&key) {
                     Some(kind) => after = vec![*kind],
                     None => {
-                        let shown = repr_arg(&op.arg).unwrap_or_default();
+                        let shown = repr_arg(&op.arg()).unwrap_or_default();
                         errormsg = Some(format!("memo key {shown} has never been stored into"));
                     }
                 }
@@ -271,7 +271,7 @@ pub fn dis_to(
             _ => {}
         }
 
-        let arg_repr = repr_arg(&op.arg);
+        let arg_repr = repr_arg(&op.arg());
         if arg_repr.is_some() || markmsg.is_some() {
             for _ in name.len()..10 {
                 line.push(' ');

@@ -306,10 +306,11 @@ macro_rules! define_opcodes {
             table
         };
 
-        /// Opcode and argument kind by byte, in one lookup (the readers' hot path).
-        pub(crate) static DECODE_TABLE: [Option<(Opcode, Option<ArgKind>)>; 256] = {
-            let mut table = [None; 256];
-            $( table[$byte] = Some((Opcode::$variant, opt_arg!($arg))); )*
+        /// How the readers' fast path decodes each byte, in one lookup (derived from the
+        /// argument kinds above by `FastDecode::of`).
+        pub(crate) static DECODE_TABLE: [crate::reader::FastDecode; 256] = {
+            let mut table = [crate::reader::FastDecode::SLOW; 256];
+            $( table[$byte] = crate::reader::FastDecode::of(Opcode::$variant, opt_arg!($arg)); )*
             table
         };
 

@@ -12,7 +12,7 @@
 //! use brine_pickle_core::Opcode;
 //! let ops: Vec<_> = OpReader::new(b"\x80\x04K\x05.").collect::<Result<_, _>>().unwrap();
 //! assert_eq!(ops[1].opcode, Opcode::Binint1);
-//! assert_eq!(ops[1].arg, Arg::Int(5));
+//! assert_eq!(ops[1].arg(), Arg::Int(5));
 //! assert_eq!(ops[2].offset, 4);
 //! ```
 
@@ -84,14 +84,198 @@ impl Arg<'_> {
 }
 
 /// One opcode of the stream.
-#[derive(Debug, Clone, PartialEq)]
+///
+/// The argument is stored compactly (see [`Op::arg`]): every argument that borrows from the
+/// input or is a plain number is held inline, and the rare owned ones (escape-decoded text,
+/// big integers, `GLOBAL`'s pair, the streaming reader's copies) in one boxed variant. So
+/// dropping an `Op` is a single, well-predicted test instead of an out-of-line call that
+/// jumps on the argument kind — that drop cost more than decoding the opcode itself.
+#[derive(Clone)]
 pub struct Op<'a> {
     /// Offset of the opcode byte.
     pub offset: u64,
     /// The opcode.
     pub opcode: Opcode,
     /// Its argument.
-    pub arg: Arg<'a>,
+    stored: StoredArg<'a>,
+}
+
+/// [`Arg`] as an [`Op`] holds it: no drop glue except in `Boxed`, and the fast path writes a
+/// number or a slice without branching on the argument kind (the kind is a table value).
+#[derive(Clone)]
+enum StoredArg<'a> {
+    /// `None`, `Int` (as `i64` bits), `Bool`, `U64`, `Float` (as `f64` bits).
+    Num(NumKind, u64),
+    /// A byte payload borrowed from the input.
+    Slice(SliceKind, &'a [u8]),
+    /// Anything else (owned data, `BigInt`, `TextPair`).
+    Boxed(BoxedArg<'a>),
+}
+
+/// Which [`Arg`] a [`StoredArg::Num`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum NumKind {
+    None,
+    Int,
+    Bool,
+    U64,
+    Float,
+}
+
+/// Which [`Arg`] a [`StoredArg::Slice`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SliceKind {
+    Long,
+    Bytes,
+    ByteArray,
+    Latin1,
+    Text,
+}
+
+impl<'a> StoredArg<'a> {
+    /// Stores `arg`, boxing only what cannot be held inline.
+    fn new(arg: Arg<'a>) -> StoredArg<'a> {
+        match arg {
+            Arg::None => StoredArg::Num(NumKind::None, 0),
+            Arg::Int(v) => StoredArg::Num(NumKind::Int, v as u64),
+            Arg::Bool(v) => StoredArg::Num(NumKind::Bool, v as u64),
+            Arg::U64(v) => StoredArg::Num(NumKind::U64, v),
+            Arg::Float(v) => StoredArg::Num(NumKind::Float, v.to_bits()),
+            Arg::Long(Cow::Borrowed(b)) => StoredArg::Slice(SliceKind::Long, b),
+            Arg::Bytes(Cow::Borrowed(b)) => StoredArg::Slice(SliceKind::Bytes, b),
+            Arg::ByteArray(Cow::Borrowed(b)) => StoredArg::Slice(SliceKind::ByteArray, b),
+            Arg::Latin1(Cow::Borrowed(b)) => StoredArg::Slice(SliceKind::Latin1, b),
+            Arg::Text(Cow::Borrowed(b)) => StoredArg::Slice(SliceKind::Text, b),
+            other => StoredArg::Boxed(BoxedArg(Some(Box::new(other)))),
+        }
+    }
+}
+
+fn num_arg<'b>(kind: NumKind, v: u64) -> Arg<'b> {
+    match kind {
+        NumKind::None => Arg::None,
+        NumKind::Int => Arg::Int(v as i64),
+        NumKind::Bool => Arg::Bool(v != 0),
+        NumKind::U64 => Arg::U64(v),
+        NumKind::Float => Arg::Float(f64::from_bits(v)),
+    }
+}
+
+fn slice_arg(kind: SliceKind, b: &[u8]) -> Arg<'_> {
+    let b = Cow::Borrowed(b);
+    match kind {
+        SliceKind::Long => Arg::Long(b),
+        SliceKind::Bytes => Arg::Bytes(b),
+        SliceKind::ByteArray => Arg::ByteArray(b),
+        SliceKind::Latin1 => Arg::Latin1(b),
+        SliceKind::Text => Arg::Text(b),
+    }
+}
+
+/// A boxed argument whose drop is out of line and marked cold, so that the drop glue of
+/// `Op` that consumers inline is one compare.
+#[derive(Clone)]
+struct BoxedArg<'a>(Option<Box<Arg<'a>>>);
+
+impl<'a> BoxedArg<'a> {
+    fn get(&self) -> &Arg<'a> {
+        self.0.as_deref().unwrap_or(&Arg::None)
+    }
+
+    fn take(mut self) -> Arg<'a> {
+        self.0.take().map_or(Arg::None, |b| *b)
+    }
+}
+
+impl Drop for BoxedArg<'_> {
+    #[inline]
+    fn drop(&mut self) {
+        #[cold]
+        #[inline(never)]
+        fn drop_boxed(arg: Box<Arg<'_>>) {
+            drop(arg)
+        }
+        if let Some(arg) = self.0.take() {
+            drop_boxed(arg)
+        }
+    }
+}
+
+impl<'a> Op<'a> {
+    /// An opcode with its argument (the readers make these; useful for tests and writers).
+    pub fn new(offset: u64, opcode: Opcode, arg: Arg<'a>) -> Op<'a> {
+        Op {
+            offset,
+            opcode,
+            stored: StoredArg::new(arg),
+        }
+    }
+
+    /// The argument. Input-borrowed bytes keep borrowing the input; owned ones are borrowed
+    /// from this `Op` (a `BigInt` or `TextPair` is cloned: they are rare).
+    pub fn arg(&self) -> Arg<'_> {
+        match &self.stored {
+            StoredArg::Num(kind, v) => num_arg(*kind, *v),
+            StoredArg::Slice(kind, b) => slice_arg(*kind, b),
+            StoredArg::Boxed(arg) => borrow_arg(arg.get()),
+        }
+    }
+
+    /// The argument, by value (no copy of input-borrowed bytes).
+    pub fn into_arg(self) -> Arg<'a> {
+        match self.stored {
+            StoredArg::Num(kind, v) => num_arg(kind, v),
+            StoredArg::Slice(kind, b) => slice_arg(kind, b),
+            StoredArg::Boxed(arg) => arg.take(),
+        }
+    }
+
+    /// An owned copy (for keeping an opcode beyond the input's lifetime).
+    pub fn into_owned(self) -> Op<'static> {
+        Op {
+            offset: self.offset,
+            opcode: self.opcode,
+            stored: StoredArg::new(self.into_arg().into_owned()),
+        }
+    }
+}
+
+/// `arg` with every byte payload borrowed from it.
+fn borrow_arg<'b>(arg: &'b Arg<'_>) -> Arg<'b> {
+    fn b(c: &[u8]) -> Cow<'_, [u8]> {
+        Cow::Borrowed(c)
+    }
+    match arg {
+        Arg::None => Arg::None,
+        Arg::Int(v) => Arg::Int(*v),
+        Arg::BigInt(v) => Arg::BigInt(v.clone()),
+        Arg::Bool(v) => Arg::Bool(*v),
+        Arg::U64(v) => Arg::U64(*v),
+        Arg::Float(v) => Arg::Float(*v),
+        Arg::Long(c) => Arg::Long(b(c)),
+        Arg::Bytes(c) => Arg::Bytes(b(c)),
+        Arg::ByteArray(c) => Arg::ByteArray(b(c)),
+        Arg::Latin1(c) => Arg::Latin1(b(c)),
+        Arg::Text(c) => Arg::Text(b(c)),
+        Arg::TextPair(pair) => Arg::TextPair(Box::new((b(&pair.0), b(&pair.1)))),
+    }
+}
+
+impl PartialEq for Op<'_> {
+    /// Equal when offset, opcode and argument are (however the argument is stored).
+    fn eq(&self, other: &Op<'_>) -> bool {
+        self.offset == other.offset && self.opcode == other.opcode && self.arg() == other.arg()
+    }
+}
+
+impl std::fmt::Debug for Op<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Op")
+            .field("offset", &self.offset)
+            .field("opcode", &self.opcode)
+            .field("arg", &self.arg())
+            .finish()
+    }
 }
 
 /// Decodes a `long1`/`long4` payload (little-endian two's complement; empty = 0).
@@ -480,78 +664,173 @@ fn read_arg<'a>(c: &mut Cursor<'a>, kind: ArgKind) -> Result<Arg<'a>, ErrorKind>
     })
 }
 
+/// How the readers' fast path decodes one opcode byte; `opcodes::DECODE_TABLE` holds one per
+/// byte, made by [`FastDecode::of`] from the opcode table's argument kinds.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct FastDecode {
+    opcode: Opcode,
+    class: FastClass,
+    /// `Fixed*`: what the number is, its signedness and byte order.
+    num: NumKind,
+    signed: bool,
+    big_endian: bool,
+    /// `Counted1`: what the payload is, and whether it must be valid UTF-8 (surrogatepass).
+    slice: SliceKind,
+    utf8: bool,
+}
+
+/// One class per argument width, so that the next opcode's position is a constant offset
+/// in each (predicted) branch rather than a value loaded from the table: a loaded width
+/// puts two dependent loads on the loop-carried path from one opcode to the next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FastClass {
+    /// No argument.
+    Fixed0,
+    /// A fixed-width little-endian integer or big-endian float of 1, 2, 4 or 8 bytes.
+    Fixed1,
+    Fixed2,
+    Fixed4,
+    Fixed8,
+    /// A one-byte length and that many bytes.
+    Counted1,
+    /// Everything else (and non-opcodes, and `STOP`): the general reader.
+    Slow,
+}
+
+impl FastDecode {
+    /// The entry of a byte that is not an opcode.
+    pub(crate) const SLOW: FastDecode = FastDecode {
+        opcode: Opcode::Stop,
+        class: FastClass::Slow,
+        num: NumKind::None,
+        signed: false,
+        big_endian: false,
+        slice: SliceKind::Bytes,
+        utf8: false,
+    };
+
+    /// The entry for `opcode`, whose argument is `kind`.
+    pub(crate) const fn of(opcode: Opcode, kind: Option<ArgKind>) -> FastDecode {
+        let slow = FastDecode {
+            opcode,
+            ..FastDecode::SLOW
+        };
+        match kind {
+            // STOP ends the stream: the general reader marks the reader done.
+            None if opcode as u8 == b'.' => slow,
+            None => slow.fixed(NumKind::None, 0, false, false),
+            Some(ArgKind::Uint1) => slow.fixed(NumKind::Int, 1, false, false),
+            Some(ArgKind::Uint2) => slow.fixed(NumKind::Int, 2, false, false),
+            Some(ArgKind::Int4) => slow.fixed(NumKind::Int, 4, true, false),
+            Some(ArgKind::Uint4) => slow.fixed(NumKind::Int, 4, false, false),
+            Some(ArgKind::Uint8) => slow.fixed(NumKind::U64, 8, false, false),
+            Some(ArgKind::Float8) => slow.fixed(NumKind::Float, 8, false, true),
+            Some(ArgKind::Bytes1) => slow.counted(SliceKind::Bytes, false),
+            Some(ArgKind::String1) => slow.counted(SliceKind::Latin1, false),
+            Some(ArgKind::Long1) => slow.counted(SliceKind::Long, false),
+            Some(ArgKind::Unicodestring1) => slow.counted(SliceKind::Text, true),
+            Some(_) => slow,
+        }
+    }
+
+    const fn fixed(self, num: NumKind, width: u8, signed: bool, big_endian: bool) -> FastDecode {
+        FastDecode {
+            class: match width {
+                0 => FastClass::Fixed0,
+                1 => FastClass::Fixed1,
+                2 => FastClass::Fixed2,
+                4 => FastClass::Fixed4,
+                _ => FastClass::Fixed8,
+            },
+            num,
+            signed,
+            big_endian,
+            ..self
+        }
+    }
+
+    const fn counted(self, slice: SliceKind, utf8: bool) -> FastDecode {
+        FastDecode {
+            class: FastClass::Counted1,
+            slice,
+            utf8,
+            ..self
+        }
+    }
+
+    /// The argument of a `Fixed*` opcode of `width` bytes from the 8 bytes after the opcode.
+    #[inline(always)]
+    fn fixed_value(&self, raw: u64, width: u32) -> u64 {
+        // Shift the argument's bytes to the top and back (arithmetically when signed):
+        // no branch on signedness. Width 0 leaves a value that is never read.
+        let shift = (64 - 8 * width) & 63;
+        let top = raw << shift;
+        let v = if self.signed {
+            ((top as i64) >> shift) as u64
+        } else {
+            top >> shift
+        };
+        if self.big_endian {
+            v.swap_bytes()
+        } else {
+            v
+        }
+    }
+}
+
 /// The reader's fast path for the opcodes that make up nearly all of real pickles (no
-/// argument, or a short fixed or counted one, present and valid); everything else, including
-/// every error and `STOP`, goes through `OpReader::read_op_general` with genops' messages.
-/// A macro so that `read_op` and `Iterator::next` each build their own result type in place:
-/// converting one into the other (`transpose`) copied the 64-byte value through a
-/// temporary, and the store-forwarding stalls made consumer loops several times slower.
+/// argument, a fixed-width number, or a one-byte-counted payload, present and valid; at
+/// least 8 bytes after the opcode); everything else, including every error and `STOP`, goes
+/// through `ReaderState::read_op_general` with genops' messages.
+/// A macro so that `read_op`, `Iterator::next` and `fold` each build their own result type in place:
+/// converting one into the other (`transpose`) copied the value through a temporary, and
+/// the store-forwarding stalls made consumer loops several times slower.
 macro_rules! fast_path {
     ($self:ident, $wrap:expr) => {{
         let this = &mut *$self;
         let pos = this.pos;
         let d = this.data;
         if let (false, Some(&byte)) = (this.done, d.get(pos)) {
-            if let Some((opcode, kind)) = DECODE_TABLE[byte as usize] {
-                let offset = this.base + pos as u64;
-                macro_rules! done {
-                    ($arg:expr, $width:expr) => {{
-                        this.pos = pos + $width;
-                        return ($wrap)(Op {
-                            offset,
-                            opcode,
-                            arg: $arg,
-                        });
-                    }};
-                }
-                match kind {
-                    None if opcode != Opcode::Stop => done!(Arg::None, 1),
-                    Some(ArgKind::Uint1) => {
-                        if let Some(&v) = d.get(pos + 1) {
-                            done!(Arg::Int(v as i64), 2)
-                        }
+            let e = &DECODE_TABLE[byte as usize];
+            let offset = this.base + pos as u64;
+            macro_rules! done {
+                ($arg:expr, $width:expr) => {{
+                    this.pos = pos + $width;
+                    return ($wrap)(Op {
+                        offset,
+                        opcode: e.opcode,
+                        stored: $arg,
+                    });
+                }};
+            }
+            macro_rules! fixed {
+                ($w:literal) => {
+                    // 8 bytes are read whatever the width (a fixed shape the compiler turns
+                    // into one load); near the end of the input the general reader decodes.
+                    if let Some(a) = d.get(pos + 1..pos + 9) {
+                        let mut raw = [0u8; 8];
+                        raw.copy_from_slice(a);
+                        let v = e.fixed_value(u64::from_le_bytes(raw), $w);
+                        done!(StoredArg::Num(e.num, v), 1 + $w)
                     }
-                    Some(ArgKind::Uint4) => {
-                        if let Some(a) = d.get(pos + 1..pos + 5) {
-                            done!(
-                                Arg::Int(u32::from_le_bytes([a[0], a[1], a[2], a[3]]) as i64),
-                                5
-                            )
-                        }
-                    }
-                    Some(ArgKind::Int4) => {
-                        if let Some(a) = d.get(pos + 1..pos + 5) {
-                            done!(
-                                Arg::Int(i32::from_le_bytes([a[0], a[1], a[2], a[3]]) as i64),
-                                5
-                            )
-                        }
-                    }
-                    Some(ArgKind::Float8) => {
-                        if let Some(a) = d.get(pos + 1..pos + 9) {
-                            let mut b = [0u8; 8];
-                            b.copy_from_slice(a);
-                            done!(Arg::Float(f64::from_be_bytes(b)), 9)
-                        }
-                    }
-                    Some(ArgKind::Unicodestring1) => {
-                        if let Some(&n) = d.get(pos + 1) {
-                            if let Some(s) = d.get(pos + 2..pos + 2 + n as usize) {
-                                if validate_surrogatepass_range(s).is_ok() {
-                                    done!(Arg::Text(Cow::Borrowed(s)), 2 + n as usize)
-                                }
+                };
+            }
+            match e.class {
+                FastClass::Fixed0 => fixed!(0),
+                FastClass::Fixed1 => fixed!(1),
+                FastClass::Fixed2 => fixed!(2),
+                FastClass::Fixed4 => fixed!(4),
+                FastClass::Fixed8 => fixed!(8),
+                FastClass::Counted1 => {
+                    if let Some(&n) = d.get(pos + 1) {
+                        if let Some(s) = d.get(pos + 2..pos + 2 + n as usize) {
+                            if !e.utf8 || validate_surrogatepass_range(s).is_ok() {
+                                done!(StoredArg::Slice(e.slice, s), 2 + n as usize)
                             }
                         }
                     }
-                    Some(ArgKind::Bytes1) => {
-                        if let Some(&n) = d.get(pos + 1) {
-                            if let Some(s) = d.get(pos + 2..pos + 2 + n as usize) {
-                                done!(Arg::Bytes(Cow::Borrowed(s)), 2 + n as usize)
-                            }
-                        }
-                    }
-                    _ => {}
                 }
+                FastClass::Slow => {}
             }
         }
     }};
@@ -561,9 +840,21 @@ macro_rules! fast_path {
 ///
 /// After an error or `STOP` the iterator is finished; [`OpReader::position`] tells where the
 /// next pickle of a multi-pickle stream starts.
+///
+/// Iterating with `fold` (and what is built on it: `count`, `sum`, `for_each`, ...) runs a
+/// loop compiled here, with the position in a register whatever the consumer looks like.
 #[derive(Debug, Clone)]
 pub struct OpReader<'a> {
+    state: ReaderState<'a>,
+}
+
+/// The state of an [`OpReader`]; `Copy`, so the general reader can take and return it by
+/// value: a reference would make the consumer's loop keep `pos` in memory, and every opcode
+/// would wait on the previous one's store.
+#[derive(Debug, Clone, Copy)]
+struct ReaderState<'a> {
     data: &'a [u8],
+    /// Position after the last opcode read.
     pos: usize,
     base: u64,
     done: bool,
@@ -578,28 +869,58 @@ impl<'a> OpReader<'a> {
     /// A reader whose reported offsets start at `base` (for streams split into parts).
     pub fn with_base_offset(data: &'a [u8], base: u64) -> OpReader<'a> {
         OpReader {
-            data,
-            pos: 0,
-            base,
-            done: false,
+            state: ReaderState {
+                data,
+                pos: 0,
+                base,
+                done: false,
+            },
         }
     }
 
     /// Position (within `data`) just after the last opcode read.
     pub fn position(&self) -> usize {
-        self.pos
+        self.state.pos
     }
 
     /// Reads the next opcode (`Ok(None)` after `STOP`).
+    ///
+    /// The error is boxed (it is rare and large): a small result keeps consumer loops fast.
     #[inline(always)]
-    pub fn read_op(&mut self) -> Result<Option<Op<'a>>> {
+    pub fn read_op(&mut self) -> Result<Option<Op<'a>>, Box<Error>> {
+        self.state.read_op()
+    }
+}
+
+impl<'a> ReaderState<'a> {
+    /// The next opcode if the fast path can decode it.
+    #[inline(always)]
+    fn fast_op(&mut self) -> Option<Op<'a>> {
+        fast_path!(self, Some);
+        None
+    }
+
+    #[inline(always)]
+    fn read_op(&mut self) -> Result<Option<Op<'a>>, Box<Error>> {
         fast_path!(self, |op| Ok(Some(op)));
         self.read_op_general()
     }
 
     /// The general reader: every opcode, argument and error.
+    #[inline(always)]
+    fn read_op_general(&mut self) -> Result<Option<Op<'a>>, Box<Error>> {
+        let (result, next) = Self::general(*self);
+        *self = next;
+        result
+    }
+
     #[inline(never)]
-    fn read_op_general(&mut self) -> Result<Option<Op<'a>>> {
+    fn general(mut this: ReaderState<'a>) -> (Result<Option<Op<'a>>, Box<Error>>, ReaderState<'a>) {
+        let r = this.general_in_place().map_err(Box::new);
+        (r, this)
+    }
+
+    fn general_in_place(&mut self) -> Result<Option<Op<'a>>> {
         if self.done {
             return Ok(None);
         }
@@ -642,20 +963,39 @@ impl<'a> OpReader<'a> {
         if opcode == Opcode::Stop {
             self.done = true;
         }
-        Ok(Some(Op {
-            offset,
-            opcode,
-            arg,
-        }))
+        Ok(Some(Op::new(offset, opcode, arg)))
     }
 }
 
+/// Items are `Result<Op, Box<Error>>`: boxing the rare, large error keeps the item at the
+/// size of an [`Op`], which is moved and dropped once per opcode.
 impl<'a> Iterator for OpReader<'a> {
-    type Item = Result<Op<'a>>;
+    type Item = Result<Op<'a>, Box<Error>>;
     #[inline(always)]
     fn next(&mut self) -> Option<Self::Item> {
-        fast_path!(self, |op| Some(Ok(op)));
-        self.read_op_general().transpose()
+        let state = &mut self.state;
+        fast_path!(state, |op| Some(Ok(op)));
+        state.read_op_general().transpose()
+    }
+
+    #[inline]
+    fn fold<B, F>(self, init: B, mut f: F) -> B
+    where
+        F: FnMut(B, Self::Item) -> B,
+    {
+        // The state is a local here, so the position stays in a register.
+        let mut state = self.state;
+        let mut acc = init;
+        loop {
+            if let Some(op) = state.fast_op() {
+                acc = f(acc, Ok(op));
+                continue;
+            }
+            match state.read_op_general().transpose() {
+                Some(item) => acc = f(acc, item),
+                None => return acc,
+            }
+        }
     }
 }
 
@@ -823,18 +1163,14 @@ impl<R: std::io::Read> StreamOpReader<R> {
             }
         }
         let mut r = OpReader::with_base_offset(&self.buf, self.offset);
-        let result = r.read_op();
+        let result = r.read_op().map_err(|e| *e);
         self.offset += self.buf.len() as u64;
         match result {
             Ok(Some(op)) => {
                 if op.opcode == Opcode::Stop {
                     self.done = true;
                 }
-                Ok(Some(Op {
-                    offset: op.offset,
-                    opcode: op.opcode,
-                    arg: op.arg.into_owned(),
-                }))
+                Ok(Some(op.into_owned()))
             }
             Ok(None) => Ok(None),
             Err(e) => {
@@ -884,11 +1220,95 @@ mod tests {
         assert_eq!(msg(b"I 1_2\n."), "ok");
     }
 
+    /// The fast path (at least 8 bytes after the opcode) and the general reader (the stream
+    /// reader's one-opcode buffers) agree on every fast-path argument kind, signs included.
+    #[test]
+    fn fast_path_values() {
+        let data: &[u8] = b"\x80\x04J\xfe\xff\xff\xffJ\x00\x00\x00\x80K\xffM\xff\xfe\
+            j\xff\xff\xff\xffG\xbf\xf0\x00\x00\x00\x00\x00\x00\
+            \x95\x05\x00\x00\x00\x00\x00\x00\x80C\x02\x00\xff\x8c\x02\xc3\xa9\
+            U\x01\xe9\x8a\x02\x00\x80N\x88(\x8c\x01\xffK\x01l.";
+        let ops: Vec<_> = OpReader::new(data)
+            .take(15)
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let args: Vec<Arg<'_>> = ops.iter().map(|op| op.arg()).collect();
+        assert_eq!(args[1], Arg::Int(-2));
+        assert_eq!(args[2], Arg::Int(i32::MIN as i64));
+        assert_eq!(args[3], Arg::Int(255));
+        assert_eq!(args[4], Arg::Int(0xfeff));
+        assert_eq!(args[5], Arg::Int(u32::MAX as i64));
+        assert_eq!(args[6], Arg::Float(-1.0));
+        assert_eq!(args[7], Arg::U64(0x8000_0000_0000_0005));
+        assert_eq!(args[8], Arg::Bytes(Cow::Borrowed(&b"\x00\xff"[..])));
+        assert_eq!(args[9], Arg::Text(Cow::Borrowed("\u{e9}".as_bytes())));
+        assert_eq!(args[10], Arg::Latin1(Cow::Borrowed(&b"\xe9"[..])));
+        assert_eq!(args[11], Arg::Long(Cow::Borrowed(&b"\x00\x80"[..])));
+        assert_eq!(args[12], Arg::None);
+        // Invalid UTF-8 in SHORT_BINUNICODE leaves the fast path for genops' error.
+        let e1 = OpReader::new(data).find_map(|r| r.err()).unwrap();
+        let e2 = StreamOpReader::new(data).find_map(|r| r.err()).unwrap();
+        assert_eq!((e1.offset, e1.opcode), (58, Some(Opcode::ShortBinunicode)));
+        assert_eq!(*e1, e2);
+        let streamed: Vec<_> = StreamOpReader::new(data)
+            .take(15)
+            .collect::<Result<_>>()
+            .unwrap();
+        assert_eq!(ops, streamed);
+    }
+
+    /// `fold` (its own loop) yields exactly what `next` yields, errors and the end included.
+    #[test]
+    fn fold_equals_next() {
+        let inputs: [&[u8]; 7] = [
+            b"\x80\x04\x95\x10\x00\x00\x00\x00\x00\x00\x00\x8c\x03abc\x94(K\x01Vx\\u00e9\nt.",
+            b"\x80\x02cmod\nname\nI123456789012345678901234567890\nS'a\\x41'\n.K\x01.",
+            b"K\x01K\x02K\x03K\x04K\x05K\x06\xff",
+            b"K\x01K\x02K\x03K\x04K\x05K\x06J\x01",
+            b"K\x01K\x02K\x03K\x04K\x05K\x06",
+            b"",
+            b".",
+        ];
+        for data in inputs {
+            let by_next: Vec<_> = OpReader::new(data).by_ref().collect();
+            let by_fold = OpReader::new(data).fold(Vec::new(), |mut v, r| {
+                v.push(r);
+                v
+            });
+            assert_eq!(by_next, by_fold, "{data:?}");
+            assert!(!by_next.is_empty());
+        }
+    }
+
+    /// Owned arguments (escape-decoded text, big integers, GLOBAL's pair) live in the boxed
+    /// variant and read back the same through `arg()` and `into_arg()`.
+    #[test]
+    fn owned_arguments_round_trip() {
+        let data = b"\x80\x02cmod\nname\nI123456789012345678901234567890\nS'a\\x41'\nI01\n.";
+        let ops: Vec<_> = OpReader::new(data).collect::<Result<_, _>>().unwrap();
+        assert_eq!(
+            ops[1].arg(),
+            Arg::TextPair(Box::new((
+                Cow::Borrowed(&b"mod"[..]),
+                Cow::Borrowed(&b"name"[..])
+            )))
+        );
+        assert!(matches!(ops[2].arg(), Arg::BigInt(_)));
+        assert_eq!(ops[3].arg(), Arg::Text(Cow::Owned(b"aA".to_vec())));
+        assert_eq!(ops[4].arg(), Arg::Bool(true));
+        for op in &ops {
+            let again = Op::new(op.offset, op.opcode, op.clone().into_arg());
+            assert_eq!(&again, op);
+            assert_eq!(op.clone().into_owned(), *op);
+        }
+        assert_ne!(ops[1], ops[2]);
+    }
+
     #[test]
     fn stream_equals_slice() {
         let data =
             b"\x80\x04\x95\x10\x00\x00\x00\x00\x00\x00\x00\x8c\x03abc\x94(K\x01Vx\\u00e9\nt.";
-        let a: Vec<_> = OpReader::new(data).collect::<Result<_>>().unwrap();
+        let a: Vec<_> = OpReader::new(data).collect::<Result<_, _>>().unwrap();
         let b: Vec<_> = StreamOpReader::new(&data[..])
             .collect::<Result<_>>()
             .unwrap();
@@ -899,6 +1319,6 @@ mod tests {
         let bad = b"\x80\x04C\x05ab";
         let e1 = OpReader::new(bad).find_map(|r| r.err()).unwrap();
         let e2 = StreamOpReader::new(&bad[..]).find_map(|r| r.err()).unwrap();
-        assert_eq!(e1, e2);
+        assert_eq!(*e1, e2);
     }
 }

@@ -126,7 +126,7 @@ fn reader_equals_genops_on_every_fixture() {
                 Ok(op) => got_lines.push(format!(
                     "[{},{},{}]",
                     py_json_str(op.opcode.name().as_bytes()),
-                    arg_view(&op.arg),
+                    arg_view(&op.arg()),
                     op.offset
                 )),
                 Err(e) => {
