@@ -25,6 +25,10 @@ pub enum Problem {
     JumpOutOfRange,
     /// More `EXTENDED_ARG` prefixes than CPython ever writes.
     TooManyExtendedArgs,
+    /// A 3.11+ `CACHE` entry decoded as an instruction: compilers only write `CACHE` inside
+    /// the inline-cache slots that follow an instruction (which the decoder skips), so a
+    /// standalone one means the bytecode is read with the wrong cache counts.
+    StrayCache,
 }
 
 impl Problem {
@@ -37,6 +41,7 @@ impl Problem {
             Problem::IndexOutOfRange => "argument out of range",
             Problem::JumpOutOfRange => "jump outside the code",
             Problem::TooManyExtendedArgs => "too many EXTENDED_ARG prefixes",
+            Problem::StrayCache => "CACHE entry outside an inline-cache slot",
         }
     }
 }
@@ -248,6 +253,11 @@ impl<'c, 'a> Iterator for Instructions<'c, 'a> {
         let mut problem = match raw_info.kind {
             OpKind::Unused => Some(Problem::UnknownOpcode),
             OpKind::Specialized | OpKind::Instrumented => Some(Problem::NotInFiles),
+            // Opcode 0 is `CACHE` from 3.11 on; real code never has one at an instruction
+            // boundary.
+            OpKind::Real if op == 0 && t.version >= (3, 11) && raw_info.name == "CACHE" => {
+                Some(Problem::StrayCache)
+            }
             OpKind::Real => None,
         };
         let base = raw_info.deopt.unwrap_or(op);
@@ -466,5 +476,29 @@ mod tests {
         assert_eq!(ins[1].offset, 10);
         assert_eq!(ins[1].argval, ArgVal::Jump(14));
         assert!(ins.iter().all(|i| i.problem.is_none()));
+    }
+
+    /// 3.12 `LOAD_ATTR` has 9 cache entries, 3.11's 4: read with 3.11's count, the decoder
+    /// lands inside the zero cache bytes and meets stray `CACHE` instructions.
+    #[test]
+    fn stray_cache_entries_are_reported() {
+        let t12 = OpcodeTable::for_version(3, 12).unwrap();
+        let t11 = OpcodeTable::for_version(3, 11).unwrap();
+        let mut bytes = vec![t12.opcode("LOAD_ATTR").unwrap(), 0];
+        bytes.extend([0; 18]);
+        bytes.extend([t12.opcode("RETURN_VALUE").unwrap(), 0]);
+        let mut code = Code::empty(t12, &bytes);
+        code.names = vec![PyStr::new(b"a", true)];
+        assert!(code.instructions().all(|i| i.problem.is_none()));
+        code.table = t11;
+        let problems: Vec<_> = code.instructions().filter_map(|i| i.problem).collect();
+        assert!(problems.contains(&Problem::StrayCache), "{problems:?}");
+        // Before 3.11 opcode 0 is not CACHE (2.7's STOP_CODE, then unassigned).
+        let t10 = OpcodeTable::for_version(3, 10).unwrap();
+        let code = Code::empty(t10, &[0, 0]);
+        assert_ne!(
+            code.instructions().next().unwrap().problem,
+            Some(Problem::StrayCache)
+        );
     }
 }

@@ -510,7 +510,7 @@ impl Builder<'_> {
         }
         let offset = self.offset(id);
         self.python.add(offset, what, versions);
-        self.opcode_evidence(offset, args[code_index], versions);
+        self.opcode_evidence(offset, args, &layouts, versions);
         self.votes.code_ctor(k);
         self.add_entity(
             id,
@@ -524,36 +524,89 @@ impl Builder<'_> {
         Ok(())
     }
 
-    /// Versions among `versions` whose opcode table decodes the bytecode without an unknown,
-    /// specialised or truncated instruction.
-    fn opcode_evidence(&mut self, offset: u64, code_node: NodeId, versions: VersionSet) {
-        use brine_codeobj::Problem;
-        let Some(code_bytes) = self.bytes(code_node).map(<[u8]>::to_vec) else {
-            return;
-        };
+    /// Versions among `versions` whose opcode table decodes the bytecode as a compiler of that
+    /// version could have written it: no unknown, specialised or truncated instruction, no
+    /// stray `CACHE` entry, and, when the constructor arguments give the table sizes (names,
+    /// constants, locals), no argument indexing past them and no jump leaving the code.
+    fn opcode_evidence(
+        &mut self,
+        offset: u64,
+        args: &[NodeId],
+        layouts: &[&'static code::CtorLayout],
+        versions: VersionSet,
+    ) {
         let mut ok = VersionSet::EMPTY;
+        let mut sized_any = false;
         for (major, minor) in versions.iter() {
             let Some(table) = brine_codeobj::OpcodeTable::for_version(major, minor) else {
                 continue;
             };
-            let code = brine_codeobj::Code::empty(table, &code_bytes);
-            let bad = code.instructions().any(|i| {
-                matches!(
-                    i.problem,
-                    Some(Problem::UnknownOpcode | Problem::NotInFiles | Problem::Truncated)
-                )
-            });
-            if !bad {
+            // A version passes when some layout written by its producers decodes cleanly
+            // (two layouts may fit the same arguments; never rule out on the wrong one).
+            let mut tried = false;
+            let mut clean = false;
+            for layout in layouts
+                .iter()
+                .filter(|l| l.versions.contains((major, minor)))
+            {
+                let Some(code_index) = layout.position(code::CodeField::Code) else {
+                    continue;
+                };
+                let Some(code_bytes) = self.bytes(args[code_index]) else {
+                    continue;
+                };
+                tried = true;
+                let sizes = self.table_sizes(layout, args);
+                sized_any |= sizes.is_some();
+                if bytecode_fits(table, code_bytes, sizes) {
+                    clean = true;
+                    break;
+                }
+            }
+            if !tried {
+                // No layout of this version fits the arguments (cannot happen for versions
+                // taken from the layouts); judge the opcodes alone.
+                let code_index = layouts[0].position(code::CodeField::Code).unwrap_or(0);
+                let Some(code_bytes) = args.get(code_index).and_then(|&n| self.bytes(n)) else {
+                    return;
+                };
+                clean = bytecode_fits(table, code_bytes, None);
+            }
+            if clean {
                 ok = ok.or(VersionSet::only((major, minor)));
             }
         }
         if ok != versions {
-            self.python.add(
-                offset,
-                format!("the bytecode decodes with the opcode tables of {ok} only"),
-                ok,
-            );
+            let what = if sized_any {
+                "the bytecode decodes cleanly (opcodes, inline caches, argument ranges given the \
+                 constructor's names/constants/locals) with the opcode tables of"
+            } else {
+                "the bytecode decodes with the opcode tables of"
+            };
+            self.python.add(offset, format!("{what} {ok} only"), ok);
         }
+    }
+
+    /// The lengths of the tables the bytecode indexes, read from the constructor arguments
+    /// of `layout`; `None` when one of them is not a tuple in the graph.
+    fn table_sizes(&self, layout: &code::CtorLayout, args: &[NodeId]) -> Option<TableSizes> {
+        let len = |field: code::CodeField| -> Option<usize> {
+            let i = layout.position(field)?;
+            Some(self.graph.items(*args.get(i)?)?.len())
+        };
+        let optional = |field: code::CodeField| -> Option<usize> {
+            match layout.position(field) {
+                None => Some(0),
+                Some(_) => len(field),
+            }
+        };
+        Some(TableSizes {
+            consts: len(code::CodeField::Consts)?,
+            names: len(code::CodeField::Names)?,
+            varnames: len(code::CodeField::VarNames)?,
+            cellvars: optional(code::CodeField::CellVars)?,
+            freevars: optional(code::CodeField::FreeVars)?,
+        })
     }
 
     fn code_from_marshal(&mut self, id: NodeId, args: &[NodeId]) -> Result<()> {
@@ -566,9 +619,15 @@ impl Builder<'_> {
             return Ok(());
         };
         let mut versions = VersionSet::EMPTY;
+        let mut clean = VersionSet::EMPTY;
         for &(major, minor) in crate::infer::KNOWN_VERSIONS {
-            if marshal_code_reads(&data, major, minor) {
-                versions = versions.or(VersionSet::only((major, minor)));
+            match marshal_code_reads(&data, major, minor) {
+                MarshalFit::No => {}
+                MarshalFit::FormatOnly => versions = versions.or(VersionSet::only((major, minor))),
+                MarshalFit::Clean => {
+                    versions = versions.or(VersionSet::only((major, minor)));
+                    clean = clean.or(VersionSet::only((major, minor)));
+                }
             }
         }
         let offset = self.offset(id);
@@ -584,6 +643,15 @@ impl Builder<'_> {
             "marshal bytes read as a code object by these versions' marshal format",
             versions,
         );
+        if clean != versions {
+            self.python.add(
+                offset,
+                format!(
+                    "the marshalled bytecode (and its nested code) decodes cleanly with the opcode tables of {clean} only"
+                ),
+                clean,
+            );
+        }
         self.add_entity(
             id,
             Entity::Code(CodeObject {
@@ -768,13 +836,165 @@ impl Builder<'_> {
 }
 
 /// True if `data` is one complete marshal code object in the format of Python `major.minor`.
-fn marshal_code_reads(data: &[u8], major: u8, minor: u8) -> bool {
+fn marshal_code_reads(data: &[u8], major: u8, minor: u8) -> MarshalFit {
     let options = brine_marshal::ReadOptions::new(brine_marshal::PyVersion::new(major, minor));
     let Ok(stream) = brine_marshal::read(data, &options) else {
-        return false;
+        return MarshalFit::No;
     };
     let Some(view) = stream.root_code() else {
-        return false;
+        return MarshalFit::No;
     };
-    brine_codeobj::Code::from_marshal(view, brine_codeobj::FromMarshalOptions::default()).is_ok()
+    let Ok(root) =
+        brine_codeobj::Code::from_marshal(view, brine_codeobj::FromMarshalOptions::default())
+    else {
+        return MarshalFit::No;
+    };
+    // The root and every nested code object (explicit stack: nesting depth is input-driven),
+    // with their real tables, so argument ranges count too.
+    let mut stack = vec![&root];
+    while let Some(code) = stack.pop() {
+        if code
+            .instructions()
+            .any(|i| i.problem.is_some_and(rules_out))
+        {
+            return MarshalFit::FormatOnly;
+        }
+        stack.extend(code.nested().map(|(_, c)| c));
+    }
+    MarshalFit::Clean
+}
+
+/// How a version's marshal format and opcode table take a `marshal.loads` payload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum MarshalFit {
+    /// Not a code object in this version's marshal format.
+    No,
+    /// A code object, but its bytecode is not what this version compiles.
+    FormatOnly,
+    /// A code object whose bytecode decodes cleanly.
+    Clean,
+}
+
+/// Whether a decoding problem shows the bytecode was not compiled by the table's version
+/// (every problem but too many `EXTENDED_ARG`s, which real code never has either, but which
+/// says nothing about the version).
+fn rules_out(problem: brine_codeobj::Problem) -> bool {
+    !matches!(problem, brine_codeobj::Problem::TooManyExtendedArgs)
+}
+
+/// The lengths of the tables a code object's instructions index.
+#[derive(Debug, Clone, Copy)]
+struct TableSizes {
+    consts: usize,
+    names: usize,
+    varnames: usize,
+    cellvars: usize,
+    freevars: usize,
+}
+
+/// Whether `code_bytes` decodes under `table` as real compiled code: no unknown, specialised,
+/// truncated or stray-`CACHE` instruction, no jump outside the code and, when the table sizes
+/// are known, no argument out of range.
+fn bytecode_fits(
+    table: &'static brine_codeobj::OpcodeTable,
+    code_bytes: &[u8],
+    sizes: Option<TableSizes>,
+) -> bool {
+    use brine_codeobj::{Const, Local, LocalKind, Problem};
+    let mut code = brine_codeobj::Code::empty(table, code_bytes);
+    if let Some(s) = sizes {
+        // Placeholder entries: the decoder only checks that an index lands inside a table.
+        let name = brine_marshal::PyStr::new(b"", true);
+        code.consts = std::iter::repeat_with(|| Const::None)
+            .take(s.consts)
+            .collect();
+        code.names = vec![name; s.names];
+        if code.stores_localsplus() {
+            // 3.11+ merges a cell that is also an argument into one slot, so the sum is an
+            // upper bound of the real count: it can only let an index through, never reject
+            // a real one.
+            let n = s.varnames + s.cellvars + s.freevars;
+            code.localsplus = vec![
+                Local {
+                    name,
+                    kind: LocalKind::LOCAL,
+                };
+                n
+            ];
+        } else {
+            code.varnames = vec![name; s.varnames];
+            code.cellvars = vec![name; s.cellvars];
+            code.freevars = vec![name; s.freevars];
+        }
+    }
+    !code.instructions().any(|i| match i.problem {
+        Some(
+            Problem::UnknownOpcode
+            | Problem::NotInFiles
+            | Problem::Truncated
+            | Problem::StrayCache
+            | Problem::JumpOutOfRange,
+        ) => true,
+        // Without the sizes every index looks out of range.
+        Some(Problem::IndexOutOfRange) => sizes.is_some(),
+        Some(Problem::TooManyExtendedArgs) | None => false,
+    })
+}
+
+#[cfg(test)]
+mod opcode_evidence_tests {
+    use super::*;
+
+    fn sizes(names: usize) -> Option<TableSizes> {
+        Some(TableSizes {
+            consts: 1,
+            names,
+            varnames: 0,
+            cellvars: 0,
+            freevars: 0,
+        })
+    }
+
+    /// 3.12's `LOAD_ATTR` with the method bit (arg 3 = name 1, method) and 9 caches: 3.12
+    /// takes it; 3.11 reads arg 3 as name 3, which is in range with 4 names, but its 4-entry
+    /// caches leave it inside 3.12's, on stray CACHE entries.
+    #[test]
+    fn load_attr_of_312_is_not_311() {
+        let t12 = brine_codeobj::OpcodeTable::for_version(3, 12).unwrap();
+        let t11 = brine_codeobj::OpcodeTable::for_version(3, 11).unwrap();
+        let mut bytes = vec![t12.opcode("LOAD_ATTR").unwrap(), 3];
+        bytes.extend([0; 18]);
+        bytes.extend([t12.opcode("RETURN_VALUE").unwrap(), 0]);
+        assert!(bytecode_fits(t12, &bytes, sizes(2)));
+        assert!(!bytecode_fits(t11, &bytes, sizes(2)));
+        assert!(!bytecode_fits(t11, &bytes, sizes(4)));
+        assert!(!bytecode_fits(t11, &bytes, None));
+        // 3.12's arg 3 is name 1: with a single name it is out of range, but only when the
+        // sizes are known.
+        assert!(!bytecode_fits(t12, &bytes, sizes(1)));
+        assert!(bytecode_fits(t12, &bytes, None));
+    }
+
+    /// Hostile bytecode under every table, with and without sizes: a verdict, never a panic.
+    #[test]
+    fn arbitrary_bytecode_never_panics() {
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        for len in 0..200usize {
+            let bytes: Vec<u8> = (0..len)
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    state as u8
+                })
+                .collect();
+            for &(major, minor) in crate::infer::KNOWN_VERSIONS {
+                if let Some(t) = brine_codeobj::OpcodeTable::for_version(major, minor) {
+                    let _ = bytecode_fits(t, &bytes, None);
+                    let _ = bytecode_fits(t, &bytes, sizes(len % 7));
+                }
+            }
+            let _ = marshal_code_reads(&bytes, 3, 12);
+        }
+    }
 }
