@@ -161,7 +161,7 @@ fn fixture_code_objects_round_trip_through_marshal() {
         .unwrap()
         .join("tests/fixtures/marshal");
     let Ok(versions) = std::fs::read_dir(&base) else {
-        println!("SKIPPED round trip: no fixtures");
+        brine_tests::skip_live("fixture round trip", "no tests/fixtures/marshal");
         return;
     };
     let mut checked = 0;

@@ -98,7 +98,7 @@ fn streams(dir: &std::path::Path) -> Vec<serde_json::Value> {
 #[test]
 fn reader_equals_genops_on_every_fixture() {
     let Some(dir) = fixtures() else {
-        println!("SKIPPED: no tests/fixtures/pickle");
+        brine_tests::skip_live(module_path!(), "no tests/fixtures/pickle");
         return;
     };
     let mut checked = 0;
@@ -180,7 +180,7 @@ fn reader_equals_genops_on_every_fixture() {
 #[test]
 fn dis_equals_pickletools_on_every_fixture() {
     let Some(dir) = fixtures() else {
-        println!("SKIPPED: no tests/fixtures/pickle");
+        brine_tests::skip_live(module_path!(), "no tests/fixtures/pickle");
         return;
     };
     let mut checked = 0;
@@ -234,7 +234,7 @@ fn hex_decode(s: &str) -> Vec<u8> {
 #[test]
 fn malformed_verdicts_equal_cpython() {
     let Some(dir) = fixtures() else {
-        println!("SKIPPED: no tests/fixtures/pickle");
+        brine_tests::skip_live(module_path!(), "no tests/fixtures/pickle");
         return;
     };
     // serde_json rejects lone-surrogate escapes (Python writes them for str values we do not

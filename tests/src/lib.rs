@@ -137,7 +137,13 @@ pub fn interpreters() -> Vec<Interpreter> {
     found
 }
 
-/// Prints the standard "skipped" line for a live test that found no interpreter.
+/// Prints the standard "skipped" line for a live test that cannot run here (no interpreter, no
+/// shared samples, no fixtures).
+///
+/// The line is written straight to the process's standard error handle, not through
+/// `println!`/`eprintln!`, which the test harness captures and hides for passing tests: a
+/// skipped check must be visible in every `cargo test` run.
 pub fn skip_live(test: &str, why: &str) {
-    println!("SKIPPED live test {test}: {why}");
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr(), "SKIPPED live test {test}: {why}");
 }
