@@ -152,7 +152,8 @@ fn hand_built_values_match_cpython_dumps() {
     let mut failures = Vec::new();
     for (version, dir) in dirs {
         let text = fs::read_to_string(dir.join("values.json")).expect("values.json");
-        let Json::Array(entries) = Json::parse(&text).expect("JSON") else {
+        let doc = Json::parse(&text).expect("JSON");
+        let Json::Array(entries) = &doc else {
             panic!("array")
         };
         for e in entries {

@@ -62,12 +62,10 @@ use brine_marshal::{CodeLayout, CodeView, NodeId, PyStr, Pyc, Stream, Value};
 /// (each use of a shared object is expanded), so the views bound both depth and size.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ViewLimits {
-    /// Deepest nesting of VALUEs and CODEs (shared references expanded). The view itself is
-    /// built with an explicit stack, but the [`Json`] tree it makes is printed, compared and
-    /// dropped by recursive walks (two levels per VALUE), so the default (500) stays far below
-    /// what a 2 MiB thread stack takes in a debug build (2000, marshal's limit, overflows
-    /// there). It is far above what compilers produce (the deepest standard-library `.pyc`
-    /// nests a few dozen levels); only hand-made data goes deeper.
+    /// Deepest nesting of VALUEs and CODEs (shared references expanded). The default is
+    /// marshal's own limit (2000, [`brine_marshal`]'s reader default), so every stream the
+    /// reader accepts has a view: the view is built with an explicit stack, and the [`Json`]
+    /// tree it makes is printed, compared, cloned and dropped without recursion.
     pub max_depth: usize,
     /// Most VALUEs in one view.
     pub max_values: usize,
@@ -76,7 +74,7 @@ pub struct ViewLimits {
 impl Default for ViewLimits {
     fn default() -> ViewLimits {
         ViewLimits {
-            max_depth: 500,
+            max_depth: 2_000,
             max_values: 2_000_000,
         }
     }
@@ -633,23 +631,40 @@ mod tests {
 
     #[test]
     fn deep_nesting_is_viewed_up_to_the_limit() {
-        // 499 nested one-item tuples around None: viewed, printed, parsed back, compared.
-        let mut bytes = b")\x01".repeat(499);
+        // 1999 nested one-item tuples around None (2000 values, marshal's own limit): viewed,
+        // printed, parsed back, compared, on a thread with a small stack.
+        std::thread::Builder::new()
+            .stack_size(2 << 20)
+            .spawn(|| {
+                let mut bytes = b")\x01".repeat(1999);
+                bytes.push(b'N');
+                let s = stream(&bytes);
+                let v = value_to_json(&s, s.root()).expect("within the limit");
+                let text = v.to_text(None);
+                assert!(text.starts_with(r#"{"tuple":[{"tuple":["#));
+                assert_eq!(text.len(), 1999 * r#"{"tuple":[]}"#.len() + "null".len());
+                let back = Json::parse(&text).expect("parse");
+                assert_eq!(back.first_difference(&v), None);
+                assert!(back == v);
+            })
+            .expect("spawn")
+            .join()
+            .expect("no stack overflow");
+        // Shared references expanded can nest deeper than marshal allows: a list holding a
+        // flagged chain of 1000 tuples and a chain of 1000 tuples around a reference to it.
+        let mut bytes = b"[\x02\x00\x00\x00\xa9\x01".to_vec();
+        bytes.extend(b")\x01".repeat(999));
         bytes.push(b'N');
+        bytes.extend(b")\x01".repeat(1000));
+        bytes.extend(b"r\x00\x00\x00\x00");
         let s = stream(&bytes);
-        let v = value_to_json(&s, s.root()).expect("within the limit");
-        let text = v.to_text(None);
-        assert!(text.starts_with(r#"{"tuple":[{"tuple":["#));
-        let back = Json::parse(&text).expect("parse");
-        assert_eq!(back.first_difference(&v), None);
-        assert_eq!(back, v);
-        let mut deeper = b")\x01".repeat(500);
-        deeper.push(b'N');
-        let s = stream(&deeper);
         assert!(matches!(
             value_to_json(&s, s.root()),
-            Err(ViewError::TooDeep { limit: 500, .. })
+            Err(ViewError::TooDeep { limit: 2000, .. })
         ));
+        let mut bytes = b")\x01".repeat(500);
+        bytes.push(b'N');
+        let s = stream(&bytes);
         let shallow = ViewLimits {
             max_depth: 100,
             ..ViewLimits::default()
