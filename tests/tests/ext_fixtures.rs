@@ -5,7 +5,7 @@
 
 use brine_pickle_core::{NodeId, NodeKind};
 use brine_pickle_ext::model::{
-    CellContents, CodeSource, Entity, Era, Family, Function, Model, Vendor,
+    CellContents, CodeSource, Entity, Era, Family, Function, GlobalsBase, Model, Vendor,
 };
 use brine_pickle_ext::recognise::{code::CodeField, decode_with, DecodeOptions};
 use serde_json::{json, Value};
@@ -187,12 +187,17 @@ fn value(m: &Model, node: NodeId, depth: usize) -> Option<Value> {
         Some(Entity::Bytes(b)) => return Some(json!({ "bytes": hex(b) })),
         Some(Entity::Code(c)) => return code_json(m, c).map(|c| json!({ "code": c })),
         Some(Entity::Function(f)) => {
+            // Not shipped: FunctionType takes `__qualname__` from the code (co_qualname on
+            // 3.11+, else co_name), never from its `name` argument.
             let qualname = f
                 .qualname
                 .clone()
                 .or_else(|| code_qualname(m, f))
+                .or_else(|| code_name(m, f))
                 .or_else(|| f.name.clone())?;
-            return Some(json!({"function": {"module": f.module.clone()?, "qualname": qualname}}));
+            // CPython's view of a function without `__module__` is "?".
+            let module = function_module(m, f);
+            return Some(json!({"function": {"module": module, "qualname": qualname}}));
         }
         Some(Entity::Class(c)) => {
             let qualname = c.qualname.clone().or_else(|| c.name.clone())?;
@@ -223,8 +228,147 @@ fn value(m: &Model, node: NodeId, depth: usize) -> Option<Value> {
             }
             json!({ "dict": out })
         }
+        NodeKind::Set(v) | NodeKind::FrozenSet(v) => {
+            // CPython's facts sort set items by their compact JSON.
+            let mut it = items(v)?;
+            it.sort_by_key(|x| serde_json::to_string(x).unwrap());
+            let tag = if matches!(g.kind(node), NodeKind::Set(_)) {
+                "set"
+            } else {
+                "frozenset"
+            };
+            json!({ tag: it })
+        }
+        NodeKind::Global(gl) => match (gl.resolved_module.as_str(), gl.resolved_name.as_str()) {
+            ("builtins", "Ellipsis") => json!({"ellipsis": true}),
+            // A global names a function, class or module object: the stream cannot say which,
+            // so it matches any reference with the same module and qualname.
+            _ => json!({"global": {
+                "written": [gl.module, gl.name],
+                "resolved": [gl.resolved_module, gl.resolved_name],
+            }}),
+        },
+        NodeKind::Object(o) => {
+            if let Some(name) = type_by_name(m, node) {
+                return Some(json!({"global": {
+                    "written": ["builtins", name],
+                    "resolved": ["builtins", name],
+                }}));
+            }
+            let (cm, cn) = callable_name(m, o.callable)?;
+            let args = g.items(o.args)?;
+            match (cm.as_str(), cn.as_str(), args) {
+                // classmethod/staticmethod/property wrappers of class dicts.
+                ("builtins", w @ ("classmethod" | "staticmethod"), [f]) => {
+                    json!({ w: value(m, *f, depth + 1)? })
+                }
+                // Python 2 extpickle: an empty wrapper (CPython reloads `__func__` as None).
+                ("builtins", w @ ("classmethod" | "staticmethod"), []) => json!({ w: null }),
+                // cloudpickle: property(fget, fset, fdel, doc).
+                ("builtins", "property", a) if a.len() <= 4 => {
+                    let mut v = items(a)?;
+                    v.resize(3, Value::Null);
+                    v.truncate(3);
+                    json!({ "property": v })
+                }
+                ("builtins", w @ ("set" | "frozenset"), a) if a.len() <= 1 => {
+                    let mut it = match a.first() {
+                        Some(&x) => items(g.items(x)?)?,
+                        None => Vec::new(),
+                    };
+                    it.sort_by_key(|x| serde_json::to_string(x).unwrap());
+                    json!({ w: it })
+                }
+                // getattr(owner, name) / dill _get_attr(owner, name): an attribute of a global
+                // or module.
+                ("builtins", "getattr", [owner, attr]) | (_, "_get_attr", [owner, attr]) => {
+                    let attr = m.text_of(*attr)?;
+                    let (om, oq) = match (m.entity_of(*owner), g.kind(*owner)) {
+                        (Some(Entity::Module(md)), _) => (md.name.clone(), None),
+                        // dill 0.2.9-0.3.0: `_get_attr('builtins', 'sum')`.
+                        (_, NodeKind::Str(_)) => (m.text_of(*owner)?, None),
+                        (_, NodeKind::Global(_)) => {
+                            let (a, b) = callable_name(m, *owner)?;
+                            (a, Some(b))
+                        }
+                        _ => return None,
+                    };
+                    let q = match oq {
+                        Some(o) => format!("{o}.{attr}"),
+                        None => attr,
+                    };
+                    json!({"global": {"written": [om, q], "resolved": [om, q]}})
+                }
+                (_, "_eval_repr", [r]) if m.text_of(*r).as_deref() == Some("NotImplemented") => {
+                    json!({"object": {"type": "builtins.NotImplementedType"}})
+                }
+                // Any other call: an object of the type it calls (`{"object": {"type"}}`).
+                _ => json!({"call": format!("{cm}.{cn}")}),
+            }
+        }
         _ => return None,
     })
+}
+
+/// A builtin type named by a producer helper: dill `_load_type('int')`, cloudpickle
+/// `_builtin_type('ClassType')` (Python 2's name of `type`).
+fn type_by_name(m: &Model, node: NodeId) -> Option<String> {
+    let NodeKind::Object(o) = m.graph.kind(node) else {
+        return None;
+    };
+    let NodeKind::Global(g) = m.graph.kind(o.callable) else {
+        return None;
+    };
+    if !matches!(g.resolved_name.as_str(), "_load_type" | "_builtin_type") {
+        return None;
+    }
+    let [arg] = m.graph.items(o.args)? else {
+        return None;
+    };
+    let name = m.text_of(*arg)?;
+    // dill and cloudpickle name builtin types the Python 2 `types` way (`TupleType`).
+    const TYPES_MODULE: &[&str] = &[
+        "CodeType",
+        "FunctionType",
+        "LambdaType",
+        "CellType",
+        "ModuleType",
+        "MethodType",
+        "BuiltinFunctionType",
+        "BuiltinMethodType",
+        "GeneratorType",
+        "MappingProxyType",
+        "SimpleNamespace",
+        "NoneType",
+        "EllipsisType",
+        "NotImplementedType",
+    ];
+    Some(match name.as_str() {
+        "ClassType" | "TypeType" => "type".to_string(),
+        "StringType" => "str".to_string(),
+        "UnicodeType" => "unicode".to_string(),
+        "FrozenSetType" => "frozenset".to_string(),
+        n if n.ends_with("Type") && n.len() > 4 && !TYPES_MODULE.contains(&n) => {
+            n[..n.len() - 4].to_lowercase()
+        }
+        _ => name,
+    })
+}
+
+/// The (module, name) a callable node names: a global, or a builtin type by name.
+fn callable_name(m: &Model, node: NodeId) -> Option<(String, String)> {
+    if let Some(n) = type_by_name(m, node) {
+        return Some(("builtins".to_string(), n));
+    }
+    let NodeKind::Global(gl) = m.graph.kind(node) else {
+        return None;
+    };
+    let md = if gl.resolved_module == "__builtin__" {
+        "builtins"
+    } else {
+        gl.resolved_module.as_str()
+    };
+    Some((md.to_string(), gl.resolved_name.clone()))
 }
 
 fn code_qualname(m: &Model, f: &Function) -> Option<String> {
@@ -233,6 +377,17 @@ fn code_qualname(m: &Model, f: &Function) -> Option<String> {
         return None;
     };
     m.text_of(c.args[layout.position(CodeField::QualName)?])
+}
+
+fn code_name(m: &Model, f: &Function) -> Option<String> {
+    let c = m.code(f.code?)?;
+    match c.source {
+        CodeSource::CtorArgs { layout } => m.text_of(c.args[layout.position(CodeField::Name)?]),
+        CodeSource::Marshal { .. } => match m.marshal_code(c.node, None)? {
+            Ok(code) => Some(code.name.to_string_lossy()),
+            Err(_) => None,
+        },
+    }
 }
 
 /// The CODE view of the fields a constructor call carries.
@@ -269,6 +424,44 @@ fn code_json(m: &Model, c: &brine_pickle_ext::model::CodeObject) -> Option<Value
 /// call carries (the facts also list derived attributes such as 3.10's `co_lnotab`).
 fn matches(mine: &Value, exp: &Value) -> bool {
     match (mine, exp) {
+        // A call makes an object of the type it calls (or of the class a copyreg
+        // reconstructor names); CPython's view of such an object is its type.
+        (Value::Object(a), Value::Object(b)) if a.contains_key("call") => {
+            b.get("object").is_some_and(|o| o["type"] == a["call"])
+        }
+        // A builtin function named by a global.
+        // A global CPython reports as a builtin function (`sum`, `_thread.get_ident`): the
+        // facts do not record which one.
+        (Value::Object(a), Value::Object(b))
+            if a.contains_key("global")
+                && b.get("object")
+                    .and_then(|o| o["type"].as_str())
+                    .is_some_and(|t| {
+                        t == "builtins.builtin_function_or_method"
+                            || t == "__builtin__.builtin_function_or_method"
+                    }) =>
+        {
+            true
+        }
+        (Value::Object(a), Value::Object(b)) if a.contains_key("global") => {
+            let r = b
+                .get("function")
+                .or_else(|| b.get("class"))
+                .and_then(|r| Some((r["module"].as_str()?, r["qualname"].as_str()?)));
+            let Some((md, q)) = r else {
+                return false;
+            };
+            let norm = |x: &str| {
+                if x == "__builtin__" {
+                    "builtins".to_string()
+                } else {
+                    x.to_string()
+                }
+            };
+            ["written", "resolved"].iter().any(|k| {
+                a["global"][k][0].as_str().map(norm) == Some(norm(md)) && a["global"][k][1] == q
+            })
+        }
         (Value::Array(a), Value::Array(b)) => {
             a.len() == b.len() && a.iter().zip(b).all(|(x, y)| matches(x, y))
         }
@@ -298,13 +491,42 @@ struct Stats {
     values_compared: usize,
     values_skipped: usize,
     classes: usize,
+    /// Facts compared, by kind (`function.doc`, `class.bases`, ...).
+    compared: std::collections::BTreeMap<&'static str, usize>,
+    /// Facts the producer does not ship, by documented rule.
+    not_shipped: std::collections::BTreeMap<&'static str, usize>,
     no_producer: Vec<String>,
     failures: Vec<String>,
+}
+
+/// `{"dict": [[k, v], ...]}` as `{k: v}` (text keys; Python 2 byte strings as Latin-1).
+fn str_keyed(v: &Value) -> Option<Value> {
+    let mut o = serde_json::Map::new();
+    for pair in v["dict"].as_array()? {
+        o.insert(py_text(&pair[0]).as_str()?.to_string(), pair[1].clone());
+    }
+    Some(Value::Object(o))
+}
+
+/// Compare one fact of kind `kind`: `Some(mine)` against `exp`, counting it.
+fn compare(st: &mut Stats, here: &str, kind: &'static str, mine: Option<Value>, exp: &Value) {
+    match mine {
+        Some(v) => {
+            *st.compared.entry(kind).or_default() += 1;
+            if !matches(&v, exp) {
+                st.failures.push(format!("{here}: {kind} {v} != {exp}"));
+            }
+        }
+        None => st.failures.push(format!(
+            "{here}: {kind}: no view of the shipped value (expected {exp})"
+        )),
+    }
 }
 
 fn check_function(fx: &Fixture, m: &Model, f: &Function, facts: &Value, st: &mut Stats) {
     let here = format!("{} {}", fx.dir.display(), fx.sample);
     st.functions += 1;
+    check_function_extras(fx, m, f, facts, st);
     let mut fail = |what: String| st.failures.push(format!("{here}: {what}"));
     let name = f.name.clone().or_else(|| {
         let c = m.code(f.code?)?;
@@ -429,6 +651,332 @@ fn check_function(fx: &Fixture, m: &Model, f: &Function, facts: &Value, st: &mut
     } else {
         check_marshal_code(m, code.node, &facts["code"], fx, &here, st);
     }
+}
+
+/// The docstring a fresh function gets from its code: `co_consts[0]` when it is text.
+fn code_doc(fx: &Fixture, m: &Model, f: &Function) -> Value {
+    let Some(code) = f.code.and_then(|c| m.code(c)) else {
+        return Value::Null;
+    };
+    match code.source {
+        CodeSource::CtorArgs { layout } => layout
+            .position(CodeField::Consts)
+            .and_then(|i| m.graph.items(code.args[i]))
+            .and_then(|c| c.first().copied())
+            .and_then(|c| m.text_of(c))
+            .map_or(Value::Null, |t| json!(t)),
+        CodeSource::Marshal { .. } => match m.marshal_code(code.node, Some(fx.python)) {
+            Some(Ok(c)) => c
+                .consts
+                .first()
+                .and_then(|c| c.as_text())
+                .map_or(Value::Null, |t| json!(t)),
+            _ => Value::Null,
+        },
+    }
+}
+
+/// A function's `__module__`: shipped, else what FunctionType takes from its globals'
+/// `__name__` (CPython's view of a function without one is "?").
+fn function_module(m: &Model, f: &Function) -> String {
+    if let Some(md) = &f.module {
+        return md.clone();
+    }
+    let from_globals = f
+        .shipped_globals
+        .iter()
+        .rev()
+        .find(|(k, _)| m.text_of(*k).as_deref() == Some("__name__"))
+        .and_then(|&(_, v)| m.text_of(v));
+    match (&f.globals, from_globals) {
+        (_, Some(n)) => n,
+        (GlobalsBase::ModuleNamespace(n), None) => n.clone(),
+        (GlobalsBase::MainSentinel, None) => "__main__".to_string(),
+        _ => "?".to_string(),
+    }
+}
+
+/// `doc`, `annotations`, `dict` and `globals` of a function.
+fn check_function_extras(fx: &Fixture, m: &Model, f: &Function, facts: &Value, st: &mut Stats) {
+    let here = format!("{} {}", fx.dir.display(), fx.sample);
+    let py3 = fx.python.0 >= 3;
+    // __doc__: shipped, else what the loader's FunctionType gives (None).
+    let doc = match f.doc {
+        // The facts hold the text itself.
+        Some(d) => value(m, d, 0).map(|v| if v.is_null() { v } else { py_text(&v) }),
+        // Not shipped: FunctionType takes the docstring from co_consts[0] when it is text.
+        None => Some(code_doc(fx, m, f)),
+    };
+    compare(st, &here, "function.doc", doc, &facts["doc"]);
+    // __annotations__: absent means the fresh function's own ({} on Python 3, None on 2).
+    let ann = match f.annotations {
+        Some(a) => value(m, a, 0).and_then(|v| if v.is_null() { Some(v) } else { str_keyed(&v) }),
+        None => Some(if py3 { json!({}) } else { Value::Null }),
+    };
+    compare(
+        st,
+        &here,
+        "function.annotations",
+        ann,
+        &facts["annotations"],
+    );
+    // __dict__ (sorted by key, as the facts are).
+    let dict = match f.dict {
+        Some(d) => value(m, d, 0).and_then(|v| {
+            if v.is_null() {
+                Some(json!({}))
+            } else {
+                str_keyed(&v)
+            }
+        }),
+        None => Some(json!({})),
+    };
+    compare(st, &here, "function.dict", dict, &facts["dict"]);
+    // Globals: every global CPython reports must be shipped with its value, unless the
+    // function's globals are a live module namespace (by reference: nothing to compare).
+    let mut shipped = serde_json::Map::new();
+    for &(k, v) in &f.shipped_globals {
+        if let Some(k) = m.text_of(k) {
+            shipped.insert(k, value(m, v, 0).unwrap_or(Value::Null));
+        }
+    }
+    let by_reference = matches!(
+        f.globals,
+        GlobalsBase::MainSentinel | GlobalsBase::ModuleNamespace(_)
+    );
+    for (name, exp) in facts["globals"].as_object().into_iter().flatten() {
+        match f
+            .shipped_globals
+            .iter()
+            .find(|(k, _)| m.text_of(*k).as_deref() == Some(name))
+        {
+            Some(&(_, v)) => compare(st, &here, "function.globals", value(m, v, 0), exp),
+            None if by_reference => {
+                *st.not_shipped
+                    .entry("function.globals (module namespace)")
+                    .or_default() += 1
+            }
+            None => st.failures.push(format!(
+                "{here}: global {name} not shipped (expected {exp})"
+            )),
+        }
+    }
+}
+
+/// The class facts: metaclass, bases, every class-dict entry (own methods in full, through
+/// their wrappers), enum members, namedtuple and dataclass fields.
+fn check_class(
+    fx: &Fixture,
+    m: &Model,
+    c: &brine_pickle_ext::model::Class,
+    facts: &Value,
+    st: &mut Stats,
+) {
+    let here = format!("{} {}", fx.dir.display(), fx.sample);
+    if let Some(mc) = c.metaclass {
+        compare(
+            st,
+            &here,
+            "class.metaclass",
+            value(m, mc, 0),
+            &facts["metaclass"],
+        );
+    }
+    if let Some(b) = c.bases {
+        compare(
+            st,
+            &here,
+            "class.bases",
+            value(m, b, 0).map(|v| v["tuple"].clone()),
+            &facts["bases"],
+        );
+    }
+    let entry = |k: &str| {
+        c.dict
+            .iter()
+            .rev()
+            .find(|&&(n, _)| m.text_of(n).as_deref() == Some(k))
+            .map(|&(_, v)| v)
+    };
+    let load_failed = fx.facts["load"]["ok"] == json!(false);
+    let member_names: Vec<&str> = facts["enum_members"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| p[0].as_str())
+        .collect();
+    for (k, exp) in facts["dict"].as_object().into_iter().flatten() {
+        let Some(v) = entry(k) else {
+            // An enum shipped through a skeleton helper (cloudpickle's `_make_skeleton_enum`)
+            // carries its members separately (compared as `enum_members`); EnumMeta itself
+            // makes the member entries and its own bookkeeping (`_member_map_`,
+            // `_generate_next_value_`, `_use_args_`, ...) when the loader builds the class.
+            // A class dict without `__module__`: the loader's `type()`/`types.new_class` call
+            // fills in its own module (CPython's reload check reports the difference).
+            let reload_differs = fx.facts["reloaded_differs"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|d| {
+                    d[0].as_str().is_some_and(|p| {
+                        let p = p.trim_start_matches('/');
+                        p == format!("dict/{k}") || p.starts_with(&format!("dict/{k}/"))
+                    })
+                });
+            if k == "__module__" && reload_differs {
+                *st.not_shipped
+                    .entry("class.dict __module__ (made by the loader)")
+                    .or_default() += 1;
+                continue;
+            }
+            if c.enum_members.is_some()
+                && (member_names.contains(&k.as_str())
+                    || k == "__doc__"
+                    || (k.starts_with('_') && k.ends_with('_') && !k.starts_with("__"))
+                    || k == "__new__")
+            {
+                *st.not_shipped
+                    .entry("class.dict made by EnumMeta")
+                    .or_default() += 1;
+                continue;
+            }
+            st.failures
+                .push(format!("{here}: class dict lacks {k} (expected {exp})"));
+            continue;
+        };
+        // Identity-heavy internals (ABC caches, enum maps): the facts record the type name only.
+        if exp["object"]["type"]
+            .as_str()
+            .is_some_and(|t| !t.contains('.'))
+        {
+            let mine = match (m.graph.kind(v), value(m, v, 0)) {
+                (NodeKind::Dict(_), _) => Some("dict".to_string()),
+                (NodeKind::List(_), _) => Some("list".to_string()),
+                (NodeKind::Set(_), _) => Some("set".to_string()),
+                (_, Some(Value::Object(o))) if o.contains_key("call") => o["call"]
+                    .as_str()
+                    .and_then(|c| c.rsplit('.').next())
+                    .map(|c| c.to_string()),
+                _ => None,
+            };
+            compare(
+                st,
+                &here,
+                "class.dict internal (type name)",
+                mine.map(|x| json!({"object": {"type": x}})),
+                exp,
+            );
+            continue;
+        }
+        let wrapped = ["method", "classmethod", "staticmethod"]
+            .into_iter()
+            .find(|w| exp[*w].get("kind").is_some());
+        if let Some(w) = wrapped {
+            let inner = if w == "method" {
+                Some(v)
+            } else {
+                wrapper_args(m, v, w).and_then(|a| a.first().copied())
+            };
+            match inner.and_then(|i| m.function(i)) {
+                Some(f) => {
+                    *st.compared.entry("class.dict method").or_default() += 1;
+                    check_function(fx, m, f, &exp[w], st);
+                }
+                None => st.failures.push(format!(
+                    "{here}: class dict {k}: not a {w} of a shipped function"
+                )),
+            }
+        } else if let Some(parts) = exp["property"]
+            .as_array()
+            .filter(|p| p.iter().any(|x| x.get("kind").is_some()))
+        {
+            let args = wrapper_args(m, v, "property").unwrap_or_default();
+            for (i, part) in parts.iter().enumerate() {
+                match (args.get(i).copied(), part.is_null()) {
+                    (None, true) => {}
+                    (Some(a), true) if matches!(m.graph.kind(a), NodeKind::None) => {}
+                    (Some(a), false) if m.function(a).is_some() => {
+                        *st.compared.entry("class.dict property").or_default() += 1;
+                        check_function(fx, m, m.function(a).unwrap(), part, st);
+                    }
+                    _ => st
+                        .failures
+                        .push(format!("{here}: class dict {k}: property part {i}")),
+                }
+            }
+        } else if k == "__new__" && exp.get("staticmethod").is_some() && m.function(v).is_some() {
+            // `type()` wraps a plain `__new__` function in staticmethod itself.
+            compare(
+                st,
+                &here,
+                "class.dict value",
+                value(m, v, 0),
+                &exp["staticmethod"],
+            );
+        } else if load_failed && c.enum_members.is_none() && facts.get("enum_members").is_some() {
+            // cloudpickle < 1.5 ships an enum as a plain dynamic class whose members CPython
+            // cannot rebuild (the reload fails): the facts of the members and of the library
+            // functions shipped with them cannot be confirmed by a reload.
+            *st.not_shipped
+                .entry("class.dict of an enum CPython cannot reload")
+                .or_default() += 1;
+        } else {
+            compare(st, &here, "class.dict value", value(m, v, 0), exp);
+        }
+    }
+    if let Some(exp) = facts
+        .get("enum_members")
+        .filter(|_| !(load_failed && c.enum_members.is_none()))
+    {
+        let mine = c.enum_members.and_then(|e| value(m, e, 0)).map(|v| {
+            json!(v["dict"].as_array().map(|ps| ps
+                .iter()
+                .map(|p| json!([p[0]["str"], p[1]]))
+                .collect::<Vec<_>>()))
+        });
+        compare(st, &here, "class.enum_members", mine, exp);
+    }
+    if let Some(exp) = facts.get("namedtuple_fields") {
+        let mine = entry("_fields").and_then(|f| value(m, f, 0)).map(|v| {
+            json!(v["tuple"]
+                .as_array()
+                .map(|a| a.iter().map(py_text).collect::<Vec<_>>()))
+        });
+        compare(st, &here, "class.namedtuple_fields", mine, exp);
+    }
+    if let Some(exp) = facts.get("dataclass_fields") {
+        let mine = entry("__dataclass_fields__").and_then(|f| match m.graph.kind(f) {
+            NodeKind::Dict(pairs) => Some(json!(pairs
+                .iter()
+                .map(|&(k, _)| m.text_of(k))
+                .collect::<Option<Vec<_>>>()?)),
+            _ => None,
+        });
+        compare(st, &here, "class.dataclass_fields", mine, exp);
+    }
+}
+
+/// A VALUE `{"str"}`, or a Python 2 `{"bytes"}` read as Latin-1, as JSON text.
+fn py_text(v: &Value) -> Value {
+    if let Some(s) = v["str"].as_str() {
+        return json!(s);
+    }
+    match v["bytes"].as_str() {
+        Some(h) => json!((0..h.len() / 2)
+            .filter_map(|i| u8::from_str_radix(&h[2 * i..2 * i + 2], 16).ok())
+            .map(|b| b as char)
+            .collect::<String>()),
+        None => Value::Null,
+    }
+}
+
+/// The arguments of a `builtins.<wrapper>(...)` call node.
+fn wrapper_args(m: &Model, node: NodeId, wrapper: &str) -> Option<Vec<NodeId>> {
+    let NodeKind::Object(o) = m.graph.kind(node) else {
+        return None;
+    };
+    let (_, name) = callable_name(m, o.callable)?;
+    (name == wrapper).then(|| m.graph.items(o.args).map(|a| a.to_vec()))?
 }
 
 /// Code shipped as marshal bytes, read back through brine-marshal and brine-codeobj.
@@ -616,20 +1164,7 @@ fn every_ext_fixture_decodes_and_matches_cpython() {
                             ));
                         }
                     }
-                    // Every method CPython reports is in the shipped dict.
-                    let keys: Vec<String> =
-                        c.dict.iter().filter_map(|&(k, _)| m.text_of(k)).collect();
-                    for (k, v) in facts["dict"].as_object().unwrap() {
-                        // The class's own methods (full facts, with a "kind"), not references
-                        // to library functions such as Enum's `_generate_next_value_`.
-                        let is_method = v.get("method").is_some()
-                            || v["classmethod"].get("kind").is_some()
-                            || v["staticmethod"].get("kind").is_some();
-                        if is_method && !keys.contains(k) {
-                            st.failures
-                                .push(format!("{here}: class dict lacks method {k}"));
-                        }
-                    }
+                    check_class(fx, m, c, &facts, &mut st);
                 } else if !matches!(m.graph.kind(root), NodeKind::Global(_)) && family != "dill" {
                     // dill's namedtuples use _create_namedtuple and byref classes are globals.
                     st.failures.push(format!("{here}: root is not a class"));
@@ -637,9 +1172,29 @@ fn every_ext_fixture_decodes_and_matches_cpython() {
             }
             "module" => match m.entity_of(root) {
                 Some(Entity::Module(md)) => {
-                    if json!(md.name) != facts["name"] {
-                        st.failures
-                            .push(format!("{here}: module {} != {}", md.name, facts["name"]));
+                    compare(
+                        &mut st,
+                        &here,
+                        "module.name",
+                        Some(json!(md.name)),
+                        &facts["name"],
+                    );
+                    match md.how {
+                        brine_pickle_ext::model::ModuleHow::Dynamic(d)
+                        | brine_pickle_ext::model::ModuleHow::ImportThenUpdate(d) => {
+                            let mine = value(m, d, 0).and_then(|v| str_keyed(&v)).map(|v| {
+                                let mut o = v.as_object().unwrap().clone();
+                                o.retain(|k, _| !k.starts_with("__"));
+                                Value::Object(o)
+                            });
+                            compare(&mut st, &here, "module.dict", mine, &facts["dict"]);
+                        }
+                        // Imported by name: the loader's own module, nothing shipped.
+                        _ => {
+                            *st.not_shipped
+                                .entry("module.dict (imported by name)")
+                                .or_default() += 1
+                        }
                     }
                 }
                 _ => {
@@ -650,9 +1205,42 @@ fn every_ext_fixture_decodes_and_matches_cpython() {
             },
             "typevar" => {
                 if let Some(Entity::TypeVar(t)) = m.entity_of(root) {
-                    if json!(t.name) != facts["name"] {
-                        st.failures.push(format!("{here}: typevar name"));
-                    }
+                    compare(
+                        &mut st,
+                        &here,
+                        "typevar.name",
+                        Some(json!(t.name)),
+                        &facts["name"],
+                    );
+                    let bound = t.bound.map_or(Some(Value::Null), |b| value(m, b, 0));
+                    compare(&mut st, &here, "typevar.bound", bound, &facts["bound"]);
+                    let cons = t.constraints.map_or(Some(json!([])), |c| {
+                        value(m, c, 0).map(|v| v["tuple"].clone())
+                    });
+                    compare(
+                        &mut st,
+                        &here,
+                        "typevar.constraints",
+                        cons,
+                        &facts["constraints"],
+                    );
+                    compare(
+                        &mut st,
+                        &here,
+                        "typevar.covariant",
+                        Some(json!(t.covariant.unwrap_or(false))),
+                        &facts["covariant"],
+                    );
+                    compare(
+                        &mut st,
+                        &here,
+                        "typevar.contravariant",
+                        Some(json!(t.contravariant.unwrap_or(false))),
+                        &facts["contravariant"],
+                    );
+                } else if !matches!(m.graph.kind(root), NodeKind::Global(_)) {
+                    st.failures
+                        .push(format!("{here}: root is not a type variable"));
                 }
             }
             "list" => {
@@ -706,7 +1294,9 @@ fn every_ext_fixture_decodes_and_matches_cpython() {
         st.classes,
         st.no_producer.len()
     );
-    for f in st.failures.iter().take(400) {
+    println!("facts compared by kind: {:?}", st.compared);
+    println!("facts not shipped (documented rules): {:?}", st.not_shipped);
+    for f in st.failures.iter().take(4000) {
         println!("FAIL {}", f.chars().take(400).collect::<String>());
     }
     assert!(st.failures.is_empty(), "{} failures", st.failures.len());

@@ -117,7 +117,10 @@ impl Builder<'_> {
                 f.globals = GlobalsBase::ModuleNamespace(self.text(node).unwrap_or_default())
             }
             NodeKind::Global(g) => {
-                if g.resolved_module == "builtins" && g.resolved_name == "__main__" {
+                // dill's own `find_class` maps `__builtin__.__main__` to the main namespace at
+                // every protocol (from 3 on the name is not rewritten to `builtins`).
+                let builtin = matches!(g.resolved_module.as_str(), "builtins" | "__builtin__");
+                if builtin && g.resolved_name == "__main__" {
                     f.globals = GlobalsBase::MainSentinel;
                 } else if g.resolved_name == "__dict__" {
                     f.globals = GlobalsBase::ModuleNamespace(g.resolved_module.clone());

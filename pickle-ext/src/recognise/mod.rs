@@ -347,6 +347,10 @@ impl Builder<'_> {
     fn pass_values(&mut self) -> Result<()> {
         for i in 0..self.graph.len() {
             let id = NodeId::from_index(i);
+            if self.is_bare_typevar(id) {
+                self.typevar_from_state(id)?;
+                continue;
+            }
             let Some((helper, k, args)) = self.call_helper(id) else {
                 continue;
             };
@@ -439,6 +443,74 @@ impl Builder<'_> {
                 _ => {}
             }
         }
+        Ok(())
+    }
+
+    /// `NEWOBJ(typing.TypeVar, ())` or `copyreg._reconstructor(typing.TypeVar, object, None)`:
+    /// a TypeVar made without calling its constructor (its state follows in a `BUILD`).
+    fn is_bare_typevar(&self, id: NodeId) -> bool {
+        let NodeKind::Object(obj) = self.graph.kind(id) else {
+            return false;
+        };
+        let is_typevar = |n: NodeId| self.known(n).is_some_and(|k| k.helper == Helper::TypeVar);
+        let Some(args) = self.graph.items(obj.args) else {
+            return false;
+        };
+        match obj.call {
+            CallKind::NewObj => args.is_empty() && is_typevar(obj.callable),
+            CallKind::Reduce => {
+                let NodeKind::Global(g) = self.graph.kind(obj.callable) else {
+                    return false;
+                };
+                matches!(g.resolved_module.as_str(), "copyreg" | "copy_reg")
+                    && g.resolved_name == "_reconstructor"
+                    && args.first().is_some_and(|&a| is_typevar(a))
+            }
+            _ => false,
+        }
+    }
+
+    /// Python 3.6's `TypeVar` has no reducer: `copyreg.__reduce_ex__` writes
+    /// `NEWOBJ(typing.TypeVar, ())` and a `BUILD` with its slot state (`(None, {'__name__': ...,
+    /// '__bound__': ..., ...})`, or the dict alone).
+    fn typevar_from_state(&mut self, id: NodeId) -> Result<()> {
+        let Some(state) = self.graph.mutations(id).find_map(|m| match m {
+            brine_pickle_core::Mutation::Build(s) => Some(*s),
+            _ => None,
+        }) else {
+            return Ok(());
+        };
+        let mut pairs = Vec::new();
+        let parts: Vec<NodeId> = match self.graph.kind(state) {
+            NodeKind::Tuple(items) => items.clone(),
+            _ => vec![state],
+        };
+        for p in parts {
+            if let NodeKind::Dict(d) = self.graph.kind(p) {
+                pairs.extend(d.iter().copied());
+            }
+        }
+        let get = |name: &str| {
+            pairs
+                .iter()
+                .rev()
+                .find(|&&(k, _)| self.text(k).as_deref() == Some(name))
+                .map(|&(_, v)| v)
+        };
+        let Some(name) = get("__name__").and_then(|n| self.text(n)) else {
+            self.diag(id, "typing.TypeVar state without a __name__");
+            return Ok(());
+        };
+        let tv = TypeVar {
+            node: id,
+            name: Some(name),
+            bound: get("__bound__").filter(|&b| !self.is_none(b)),
+            constraints: get("__constraints__"),
+            covariant: get("__covariant__").and_then(|v| self.graph.as_bool(v)),
+            contravariant: get("__contravariant__").and_then(|v| self.graph.as_bool(v)),
+            tracker_id: None,
+        };
+        self.add_entity(id, Entity::TypeVar(tv))?;
         Ok(())
     }
 
