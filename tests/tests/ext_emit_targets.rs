@@ -178,9 +178,10 @@ fn closures_before_3_8_use_the_producers_cell_helpers() {
         let mut options = EmitOptions {
             python: Some(python),
             protocol: if python.0 < 3 { 2 } else { 4 },
+            cells: CellRecipe::TypesCellType,
             ..EmitOptions::default()
         };
-        // types.CellType does not exist there: refused, with the reason.
+        // types.CellType, when stated, does not exist there: refused, with the reason.
         match m.emit(m.root(), &options) {
             Err(EmitError::Unsupported(why)) => assert!(why.contains("CellType"), "{why}"),
             other => panic!("{}: {other:?}", dir.display()),
@@ -231,4 +232,66 @@ fn closures_before_3_8_use_the_producers_cell_helpers() {
     if checked == 0 {
         println!("skipped: no pre-3.8 cloudpickle closure fixtures");
     }
+}
+
+/// Without a stated recipe, cells are made the producer's way below Python 3.8 (its own
+/// helpers, which the loading process has) and by `types.CellType` from 3.8 on.
+#[test]
+fn cell_recipe_follows_the_producer() {
+    let all = payloads("closure");
+    if all.is_empty() {
+        brine_tests::skip_live("cell_recipe_follows_the_producer", "no ext fixtures");
+        return;
+    }
+    let mut checked = 0;
+    for (python, dir, facts, pkl) in all {
+        if facts["sample"] != "closure" || !dir.join("closure.pkl").exists() {
+            continue;
+        }
+        let variant = facts["producer"]["variant"].as_str().unwrap().to_string();
+        let version = facts["producer"]["version"].as_str().unwrap().to_string();
+        let Ok(m) = decode_with(&pkl, &DecodeOptions::default()) else {
+            continue;
+        };
+        if m.function(m.root()).is_none() {
+            continue; // a wrapper or by-reference payload
+        }
+        let options = EmitOptions {
+            python: Some(python),
+            protocol: if python.0 < 3 { 2 } else { 4 },
+            ..EmitOptions::default()
+        };
+        assert_eq!(options.cells, CellRecipe::FromProducer, "the default");
+        let want = if python >= (3, 8) {
+            Some("types.CellType")
+        } else if variant.starts_with("cloudpickle") && !version.starts_with("0.2") {
+            Some("cloudpickle.cloudpickle._make_empty_cell")
+        } else if variant.starts_with("joblib-cloudpickle") {
+            Some("joblib.externals.cloudpickle.cloudpickle._make_empty_cell")
+        } else if variant.starts_with("dill") && version == "0.2.7.1" {
+            Some("dill.dill._create_cell")
+        } else if variant.starts_with("dill") {
+            Some("dill._dill._create_cell")
+        } else {
+            None // cloudpickle 0.2 and extpickle have no cell helpers: refused below 3.8
+        };
+        let emitted = m.emit(m.root(), &options);
+        match (want, emitted) {
+            (Some(w), Ok(bytes)) => {
+                let gl = globals(&read_back(&bytes));
+                assert!(gl.contains(&w.to_string()), "{}: {gl:?}", dir.display());
+                checked += 1;
+            }
+            (None, Err(EmitError::Unsupported(msg))) => {
+                assert!(msg.contains("CellType"), "{}: {msg}", dir.display());
+                checked += 1;
+            }
+            (w, r) => panic!(
+                "{}: wanted {w:?}, got {:?}",
+                dir.display(),
+                r.map(|b| b.len())
+            ),
+        }
+    }
+    assert!(checked > 20, "only {checked} closure payloads checked");
 }

@@ -13,7 +13,7 @@
 //! f), operator.setitem(globals, name, f), ...))`, which loads `f` after running the fix-ups.
 //! Required submodules (cloudpickle's `_cloudpickle_submodules`) ride in the same tuple.
 
-use super::{CellContents, CodeSource, Entity, GlobalsBase, Model};
+use super::{CellContents, CodeSource, Entity, Era, Family, GlobalsBase, Model, Vendor};
 use crate::recognise::code::CodeField;
 use brine_pickle_core::writer::{write_graph, WriteOptions};
 use brine_pickle_core::{CallKind, Global, Graph, Mutation, NodeId, NodeKind, Object, Opcode};
@@ -65,15 +65,21 @@ pub struct EmitOptions {
     /// objects are copied as they are, so this must be the Python that produced them. Python 2
     /// targets are written at protocol 2 with Python 2 global names and `str` (bytes) text.
     pub python: Option<(u8, u8)>,
-    /// How closure cells are made. `types.CellType` only exists from Python 3.8.
+    /// How closure cells are made. `types.CellType` only exists from Python 3.8. The default,
+    /// [`CellRecipe::FromProducer`], picks one from the payload's producer.
     pub cells: CellRecipe,
 }
 
 /// How an emitted stream makes closure cells.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum CellRecipe {
-    /// `types.CellType()` / `types.CellType(value)` (Python 3.8+, standard library only).
+    /// Chosen from the payload's producer ([`CellRecipe::for_payload`]): on Python 3.8+
+    /// `types.CellType`; below, the producer's own cell helpers (upstream or joblib's vendored
+    /// cloudpickle 0.4+, any dill), which the loading process has since it loads the original
+    /// payload; `types.CellType` (refused below 3.8) when the producer has none.
     #[default]
+    FromProducer,
+    /// `types.CellType()` / `types.CellType(value)` (Python 3.8+, standard library only).
     TypesCellType,
     /// cloudpickle's own helpers (0.4+, any Python): `<module>._make_empty_cell()`, filled by a
     /// fix-up `<module>.cell_set(cell, value)` (`module` is e.g. `cloudpickle.cloudpickle`).
@@ -90,6 +96,44 @@ pub enum CellRecipe {
     },
 }
 
+impl CellRecipe {
+    /// The recipe [`CellRecipe::FromProducer`] stands for when `model` is emitted for
+    /// `python`; any other recipe is returned as it is.
+    pub fn for_payload(&self, model: &Model, python: (u8, u8)) -> CellRecipe {
+        if *self != CellRecipe::FromProducer {
+            return self.clone();
+        }
+        if python >= (3, 8) {
+            return CellRecipe::TypesCellType;
+        }
+        let Some(p) = model.producer() else {
+            return CellRecipe::TypesCellType;
+        };
+        match (p.family, p.vendor) {
+            // cloudpickle 0.1-0.3 has no cell helpers (era A makes cells from values itself).
+            (Family::Cloudpickle, _) if p.era_candidates.contains(&Era::CloudpickleA) => {
+                CellRecipe::TypesCellType
+            }
+            (Family::Cloudpickle, Vendor::Upstream) => CellRecipe::Cloudpickle {
+                module: "cloudpickle.cloudpickle".to_string(),
+            },
+            (Family::Cloudpickle, Vendor::Joblib) => CellRecipe::Cloudpickle {
+                module: "joblib.externals.cloudpickle.cloudpickle".to_string(),
+            },
+            (Family::Dill, _) => CellRecipe::Dill {
+                // dill 0.2.7.1 and older keep their helpers in `dill.dill`.
+                module: if p.era_candidates == [Era::DillD0] {
+                    "dill.dill"
+                } else {
+                    "dill._dill"
+                }
+                .to_string(),
+            },
+            _ => CellRecipe::TypesCellType,
+        }
+    }
+}
+
 impl Default for EmitOptions {
     fn default() -> EmitOptions {
         EmitOptions {
@@ -98,7 +142,7 @@ impl Default for EmitOptions {
             remove_globals: Vec::new(),
             replace_consts: Vec::new(),
             python: None,
-            cells: CellRecipe::TypesCellType,
+            cells: CellRecipe::FromProducer,
         }
     }
 }
@@ -118,6 +162,8 @@ struct Emitter<'m> {
     globals: HashMap<(String, String), NodeId>,
     max_depth: usize,
     options: &'m EmitOptions,
+    /// The cell recipe in force ([`CellRecipe::FromProducer`] resolved).
+    cells: CellRecipe,
     /// The target Python.
     python: (u8, u8),
 }
@@ -702,8 +748,8 @@ impl<'m> Emitter<'m> {
     /// A closure cell holding `value` (`None`: empty), made by the options' [`CellRecipe`];
     /// `deferred` means the value refers back to the function and is set by a fix-up.
     fn cell(&mut self, value: Option<NodeId>, deferred: bool) -> Result<NodeId, CopyError> {
-        match self.options.cells.clone() {
-            CellRecipe::TypesCellType => {
+        match self.cells.clone() {
+            CellRecipe::FromProducer | CellRecipe::TypesCellType => {
                 if self.python < (3, 8) {
                     return Err(unsupported(format!(
                         "types.CellType does not exist on Python {}.{}; choose a CellRecipe",
@@ -908,7 +954,7 @@ impl<'m> Emitter<'m> {
         // Fix-ups for the cycles found above.
         for (cell, v) in deferred_cells {
             let v = self.value(v, depth + 1)?;
-            let call = match self.options.cells.clone() {
+            let call = match self.cells.clone() {
                 CellRecipe::Cloudpickle { module } => {
                     let set = self.global(&module, "cell_set");
                     self.call(set, vec![cell, v])
@@ -976,6 +1022,7 @@ impl Model {
             fixups: Vec::new(),
             globals: HashMap::new(),
             max_depth: options.max_depth,
+            cells: options.cells.for_payload(self, python),
             options,
             python,
         };
