@@ -288,3 +288,76 @@ fn edited_functions_behave_as_edited() {
     }
     let _ = std::fs::remove_dir_all(&tmp);
 }
+
+/// An enum with a mixin base (`class Color(str, Enum)`, shipped by value by a venv's
+/// cloudpickle 1.5+) is emitted through the functional API with `type=str` and rebuilt by plain
+/// `pickle.loads`, without cloudpickle: same members, values, and the mixin.
+#[test]
+fn mixin_enum_is_emitted_and_loads_with_plain_pickle() {
+    let Some(venv) = venvs().into_iter().find(|v| {
+        v.python >= (3, 8)
+            && v.cloudpickle
+                .as_deref()
+                .is_some_and(|c| !c.starts_with("0.") && !c.starts_with("1."))
+    }) else {
+        brine_tests::skip_live(
+            "mixin_enum_is_emitted_and_loads_with_plain_pickle",
+            "no venv with Python 3.8+ and cloudpickle 2+",
+        );
+        return;
+    };
+    let dump = r#"
+import sys, enum, cloudpickle
+class Color(str, enum.Enum):
+    RED = 'r'
+    GREEN = 'g'
+sys.stdout.buffer.write(cloudpickle.dumps(Color, protocol=4))
+"#;
+    let out = Command::new(&venv.exe)
+        .args(["-c", dump])
+        .output()
+        .expect("run the venv's python");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let m = decode_with(&out.stdout, &DecodeOptions::default()).unwrap();
+    let c = m.class(m.root()).expect("a class by value");
+    assert_eq!(
+        m.graph.items(c.bases.unwrap()).unwrap().len(),
+        2,
+        "two bases"
+    );
+    let options = EmitOptions {
+        python: Some(venv.python),
+        ..EmitOptions::default()
+    };
+    let bytes = m.emit(m.root(), &options).expect("mixin enums are emitted");
+    let load = r#"
+import sys, pickle, json
+C = pickle.loads(sys.stdin.buffer.read())
+print(json.dumps([[x.name, x.value, isinstance(x, str)] for x in C] + [C.__name__, C.RED == 'r']))
+"#;
+    let mut child = Command::new(&venv.exe)
+        .args(["-S", "-c", load])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(&bytes).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got: Value = serde_json::from_slice(&out.stdout).unwrap();
+    println!("mixin enum reloaded by Python {:?}: {got}", venv.python);
+    assert_eq!(
+        got,
+        serde_json::json!([["RED", "r", true], ["GREEN", "g", true], "Color", true])
+    );
+}

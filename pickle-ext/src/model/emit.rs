@@ -699,12 +699,22 @@ impl<'m> Emitter<'m> {
             .and_then(|b| m.graph.items(b))
             .unwrap_or(&[])
             .to_vec();
-        let [base] = bases.as_slice() else {
-            return Err(unsupported(
-                "an enum with mixin bases (only single-base enums are emitted)",
-            ));
+        // `class Color(str, Enum)`: the functional API takes the data type as `type=`; the
+        // enum base comes last. More than one mixin has no functional spelling.
+        let (base, mixin) = match bases.as_slice() {
+            [base] => (*base, None),
+            [mixin, base] => (*base, Some(*mixin)),
+            _ => {
+                return Err(unsupported(
+                    "an enum with more than one mixin base (the functional API takes one type)",
+                ))
+            }
         };
-        let base = self.value(*base, depth + 1)?;
+        let base = self.value(base, depth + 1)?;
+        let mixin = match mixin {
+            Some(t) => Some(self.value(t, depth + 1)?),
+            None => None,
+        };
         let mut names = Vec::new();
         let mut member_names = Vec::new();
         for (k, v) in m.graph.dict_pairs(members).unwrap_or(&[]).to_vec() {
@@ -724,6 +734,9 @@ impl<'m> Emitter<'m> {
         }
         if let Some(q) = &c.qualname {
             kwargs.push(("qualname", self.str_node(q)));
+        }
+        if let Some(t) = mixin {
+            kwargs.push(("type", t));
         }
         let cls = self.call_with_kwargs(base, vec![name_node, names], kwargs);
         self.remember(node, cls);
@@ -995,7 +1008,7 @@ impl Model {
     /// Writes any node — a function, a dynamic class, an instance of one, a container of
     /// them — as a standalone pickle, like [`Model::emit_function`]. Enums go through the
     /// functional API and type variables through `typing.TypeVar` (keywords by
-    /// `functools.partial`). Not supported: enums with mixin bases, classes with `__slots__`
+    /// `functools.partial`; a mixin base as `type=`). Not supported: enums with several mixins, classes with `__slots__`
     /// machinery beyond plain attributes.
     pub fn emit(&self, node: NodeId, options: &EmitOptions) -> Result<Vec<u8>, EmitError> {
         let python = options
