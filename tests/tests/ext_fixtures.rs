@@ -302,6 +302,11 @@ fn value(m: &Model, node: NodeId, depth: usize) -> Option<Value> {
                 (_, "_eval_repr", [r]) if m.text_of(*r).as_deref() == Some("NotImplemented") => {
                     json!({"object": {"type": "builtins.NotImplementedType"}})
                 }
+                // dill's namedtuple class: `_create_namedtuple(name, fields, module, ...)`.
+                (_, "_create_namedtuple", a) if a.len() >= 3 => json!({"class": {
+                    "module": m.text_of(a[2])?,
+                    "qualname": m.text_of(a[0])?,
+                }}),
                 // Any other call: an object of the type it calls (`{"object": {"type"}}`).
                 _ => json!({"call": format!("{cm}.{cn}")}),
             }
@@ -773,6 +778,9 @@ fn check_class(
     st: &mut Stats,
 ) {
     let here = format!("{} {}", fx.dir.display(), fx.sample);
+    if let Some(md) = &c.module {
+        compare(st, &here, "class.module", Some(json!(md)), &facts["module"]);
+    }
     if let Some(mc) = c.metaclass {
         compare(
             st,
@@ -967,6 +975,103 @@ fn py_text(v: &Value) -> Value {
             .map(|b| b as char)
             .collect::<String>()),
         None => Value::Null,
+    }
+}
+
+/// An instance (`NEWOBJ(cls)`, `copyreg._reconstructor(cls, object, None)`,
+/// `copyreg.__newobj__(cls)`, or `cls(*args)`) and its `BUILD` state; an enum member is
+/// `cls(value)`.
+fn check_instance(fx: &Fixture, m: &Model, root: NodeId, facts: &Value, st: &mut Stats) {
+    let here = format!("{} {}", fx.dir.display(), fx.sample);
+    let NodeKind::Object(o) = m.graph.kind(root) else {
+        if !matches!(m.graph.kind(root), NodeKind::Global(_)) {
+            st.failures.push(format!("{here}: root is not an object"));
+        }
+        return;
+    };
+    let args = m.graph.items(o.args).unwrap_or(&[]);
+    let via_copyreg = matches!(
+        callable_name(m, o.callable),
+        Some((ref md, ref n)) if (md == "copyreg" || md == "copy_reg")
+            && (n == "_reconstructor" || n == "__newobj__")
+    );
+    let cls = if via_copyreg {
+        args.first().copied()
+    } else {
+        Some(o.callable)
+    };
+    let kind = facts["kind"].as_str().unwrap();
+    let label: &'static str = if kind == "instance" {
+        "instance.class"
+    } else {
+        "enum_member.class"
+    };
+    compare(
+        st,
+        &here,
+        label,
+        cls.and_then(|c| value(m, c, 0)),
+        &json!({"class": facts["class"]}),
+    );
+    if kind == "instance" {
+        let state = m.graph.mutations(root).find_map(|x| match x {
+            brine_pickle_core::Mutation::Build(s) => Some(*s),
+            _ => None,
+        });
+        let exp = &facts["state"];
+        match state {
+            Some(s) => compare(st, &here, "instance.state", value(m, s, 0), exp),
+            // Python 2's namedtuple `__dict__` is a view of its fields: the values are the
+            // constructor arguments, in order.
+            None if fx.python.0 == 2 && exp["dict"].is_array() => {
+                let want: Vec<Value> = exp["dict"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|p| p[1].clone())
+                    .collect();
+                // `copyreg._reconstructor(cls, tuple, values)` or `cls(*values)`.
+                let values = match (via_copyreg, args) {
+                    (true, [_, _, v]) => m.graph.items(*v).unwrap_or(&[]),
+                    _ => args,
+                };
+                let mine: Option<Vec<Value>> = values.iter().map(|&a| value(m, a, 0)).collect();
+                compare(
+                    st,
+                    &here,
+                    "instance.state (Python 2 namedtuple fields)",
+                    mine.map(Value::from),
+                    &json!(want),
+                );
+            }
+            // No state: an object without `__dict__` reports None; one whose rebuilt class
+            // gives it a `__dict__` (a namedtuple class shipped without `__slots__`) an empty one.
+            None => {
+                let mine = if exp == &json!({"dict": []}) {
+                    json!({"dict": []})
+                } else {
+                    Value::Null
+                };
+                compare(st, &here, "instance.state", Some(mine), exp);
+            }
+        }
+    } else {
+        // Enum members travel as `cls(value)`; the name is the loader's lookup.
+        let [v] = args else {
+            st.failures
+                .push(format!("{here}: enum member is not cls(value)"));
+            return;
+        };
+        compare(
+            st,
+            &here,
+            "enum_member.value",
+            value(m, *v, 0),
+            &facts["value"],
+        );
+        *st.not_shipped
+            .entry("enum_member.name (looked up by value)")
+            .or_default() += 1;
     }
 }
 
@@ -1277,6 +1382,23 @@ fn every_ext_fixture_decodes_and_matches_cpython() {
                     }
                 }
             }
+            // joblib's loky wrapper: the wrapper class is rebuilt by `_reconstruct_wrapper`;
+            // its state's `_obj` is the nested payload's function.
+            "instance" if variant == "joblib-loky-wrapper" => {
+                let obj = facts["state"]["dict"]
+                    .as_array()
+                    .and_then(|d| d.iter().find(|p| p[0]["str"] == "_obj"))
+                    .map(|p| p[1].clone())
+                    .unwrap_or(Value::Null);
+                compare(
+                    &mut st,
+                    &here,
+                    "instance.state (loky wrapper _obj)",
+                    value(m, root, 0),
+                    &obj,
+                );
+            }
+            "instance" | "enum_member" => check_instance(fx, m, root, &facts, &mut st),
             _ => {}
         }
     }
