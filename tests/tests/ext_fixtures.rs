@@ -1084,6 +1084,10 @@ fn wrapper_args(m: &Model, node: NodeId, wrapper: &str) -> Option<Vec<NodeId>> {
     (name == wrapper).then(|| m.graph.items(o.args).map(|a| a.to_vec()))?
 }
 
+fn names(v: &[brine_marshal::PyStr<'_>]) -> Value {
+    json!(v.iter().map(|s| s.to_string_lossy()).collect::<Vec<_>>())
+}
+
 /// Code shipped as marshal bytes, read back through brine-marshal and brine-codeobj.
 fn check_marshal_code(
     m: &Model,
@@ -1102,13 +1106,17 @@ fn check_marshal_code(
                 ("co_kwonlyargcount", json!(code.kwonlyargcount)),
                 ("co_firstlineno", json!(code.firstlineno)),
                 ("co_code", json!(hex(code.code))),
+                ("co_freevars", names(&code.freevars)),
+                ("co_names", names(&code.names)),
+                ("co_varnames", names(&code.varnames)),
+                ("co_cellvars", names(&code.cellvars)),
+                ("co_posonlyargcount", json!(code.posonlyargcount)),
+                ("co_stacksize", json!(code.stacksize)),
+                ("co_flags", json!(code.raw_flags)),
+                ("co_exceptiontable", json!(hex(code.exceptiontable))),
                 (
-                    "co_freevars",
-                    json!(code
-                        .freevars
-                        .iter()
-                        .map(|s| s.to_string_lossy())
-                        .collect::<Vec<_>>()),
+                    "co_qualname",
+                    json!(code.qualname.as_ref().map(|q| q.to_string_lossy())),
                 ),
             ];
             for (k, v) in got {
